@@ -1,0 +1,335 @@
+"""Clause kinds: one small class per kind of scoring rule, registered by its YAML key.
+
+Every kind has the same four methods, and everything else is driven from ``CLAUSES``: the rubric
+schema (the rule union is built from it), the evaluator (it calls ``compile`` once per rule at
+load), the static checks (``check`` and ``bounds``) and the test strategies. A new kind is one
+class here.
+
+Signs: a rule's function returns the signed points it contributes (awards positive, deductions
+negative), or ``None`` when it does not apply to the record. A veto returns 0 when it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ._conditions import Condition, Facts, compile_condition
+from ._conditions import check as check_condition
+from ._conditions import reads as condition_reads
+from ._errors import suggest
+from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, total
+from ._numbers import ZERO, Points
+
+INFINITY = Decimal("Infinity")
+Apply = Callable[[Facts], Decimal | None]
+
+
+class Clause(BaseModel):
+    """What every rule has: the clause it quotes, an optional id and note."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str]
+    vetoes: ClassVar[bool] = False
+    target_type: ClassVar[type[FieldSpec] | None] = None
+
+    clause: str = Field(min_length=1)
+    id: str | None = None
+    note: str | None = None
+
+    def target(self) -> str:
+        """The evidence field the kind key names (for kinds that name one)."""
+        value = getattr(self, self.kind)
+        assert isinstance(value, str)
+        return value
+
+    def reads(self) -> tuple[str, ...]:
+        """The evidence fields this rule reads."""
+        return (self.target(),)
+
+    def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+        """Defects of this rule against the criterion's declared fields."""
+        if self.target_type is None:
+            return
+        name = self.target()
+        spec = fields.get(name)
+        if spec is None:
+            declared = ", ".join(fields) or "none"
+            yield Defect(
+                "unknown-field",
+                f"'{name}' is not a declared evidence field of this criterion; declared: {declared}",
+                (self.kind,),
+                suggest(name, fields),
+            )
+        elif not isinstance(spec, self.target_type):
+            yield Defect(
+                "wrong-field-type",
+                f"{self.kind} needs a {self.target_type.type_name} field; '{name}' is a {spec.type_name}",
+                (self.kind,),
+            )
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """The function applied to each record's facts (fields have passed ``check``)."""
+        raise NotImplementedError
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """The least and most signed points this rule can contribute, before its cap."""
+        raise NotImplementedError
+
+    @property
+    def rule_cap(self) -> Decimal | None:
+        """The most this one rule may add or take off, if it is capped."""
+        return None
+
+
+CLAUSES: dict[str, type[Clause]] = {}
+
+
+def clause(key: str) -> Callable[[type[Clause]], type[Clause]]:
+    """Register a clause kind under its YAML key."""
+
+    def register(cls: type[Clause]) -> type[Clause]:
+        cls.kind = key
+        CLAUSES[key] = cls
+        return cls
+
+    return register
+
+
+class _Conditional(Clause):
+    when: Condition
+
+    def reads(self) -> tuple[str, ...]:
+        """The fields the condition reads, once each."""
+        return tuple(dict.fromkeys(condition_reads(self.when)))
+
+    def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+        """The condition's defects, under ``when``."""
+        for d in check_condition(self.when, fields):
+            yield Defect(d.code, d.message, ("when", *d.path), d.hint)
+
+
+@clause("deduct")
+class Deduct(_Conditional):
+    """Take fixed points off when the condition holds (不健全扣2分)."""
+
+    deduct: Points = Field(gt=0)
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """-points when the condition holds."""
+        holds, points = compile_condition(self.when, fields), -self.deduct
+        return lambda facts: points if holds(facts) else None
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """[-points, 0]."""
+        return -self.deduct, ZERO
+
+
+@clause("award")
+class Award(_Conditional):
+    """Add fixed points when the condition holds (编制目录得2分)."""
+
+    award: Points = Field(gt=0)
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """+points when the condition holds."""
+        holds, points = compile_condition(self.when, fields), self.award
+        return lambda facts: points if holds(facts) else None
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """[0, points]."""
+        return ZERO, self.award
+
+
+class _Capped(Clause):
+    cap: Points | None = Field(default=None, gt=0)
+
+    @property
+    def rule_cap(self) -> Decimal | None:
+        """The rule's own cap."""
+        return self.cap
+
+    def _most(self, uncapped: Decimal) -> Decimal:
+        return uncapped if self.cap is None else min(uncapped, self.cap)
+
+
+@clause("per_missing")
+class PerMissing(_Capped):
+    """Take ``points`` off for each checklist item not present (缺一项扣1分)."""
+
+    target_type = Checklist
+    per_missing: str
+    points: Points = Field(gt=0)
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """-points × missing items."""
+        name, per = self.per_missing, self.points
+        size = len(fields[name].items)  # type: ignore[attr-defined]
+
+        def apply(facts: Facts) -> Decimal | None:
+            missing = size - len(facts[name])
+            return -per * missing if missing else None
+
+        return apply
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """[-points × items, 0]."""
+        spec = fields[self.per_missing]
+        assert isinstance(spec, Checklist)
+        return -self._most(self.points * len(spec.items)), ZERO
+
+
+class _Each(_Capped):
+    target_type = Count
+    points: Points = Field(gt=0)
+    sign: ClassVar[int]
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """±points × count."""
+        name, per = self.target(), self.points * self.sign
+        return lambda facts: per * facts[name] if facts[name] else None
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """0 to ±points × the count's maximum."""
+        spec = fields[self.target()]
+        assert isinstance(spec, Count)
+        most = self._most(self.points * spec.max)
+        return (-most, ZERO) if self.sign < 0 else (ZERO, most)
+
+
+@clause("deduct_each")
+class DeductEach(_Each):
+    """Take ``points`` off per counted occurrence (每人次扣5分)."""
+
+    sign = -1
+    deduct_each: str
+
+
+@clause("award_each")
+class AwardEach(_Each):
+    """Add ``points`` per counted occurrence (每件奖3分)."""
+
+    sign = 1
+    award_each: str
+
+
+class _Assessed(_Capped):
+    target_type = Assessed
+    sign: ClassVar[int]
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """± the sum of the amounts the assessor chose."""
+        name, sign = self.target(), self.sign
+        return lambda facts: sign * total(facts[name]) if facts[name] else None
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """0 to ± the top of the range × the most entries (unbounded without max_entries)."""
+        spec = fields[self.target()]
+        assert isinstance(spec, Assessed)
+        most = INFINITY if spec.max_entries is None else spec.range[1] * spec.max_entries
+        most = self._most(most)
+        return (-most, ZERO) if self.sign < 0 else (ZERO, most)
+
+
+@clause("deduct_assessed")
+class DeductAssessed(_Assessed):
+    """Take off the amounts the assessor chose inside a range (酌情扣3—5分)."""
+
+    sign = -1
+    deduct_assessed: str
+
+
+@clause("award_assessed")
+class AwardAssessed(_Assessed):
+    """Add the amounts the assessor chose inside a range (每项各加3-5分)."""
+
+    sign = 1
+    award_assessed: str
+
+
+@clause("tiers")
+class Tiers(Clause):
+    """Add the points of the one level that applies (得5分 / 得3分 / 不得分)."""
+
+    target_type = Choice
+    tiers: str
+    levels: dict[str, Points] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _non_negative(self) -> Tiers:
+        for name, points in self.levels.items():
+            if points < 0:
+                raise ValueError(f"level '{name}' has negative points; use a deduct rule instead")
+        return self
+
+    def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+        """The field must be a choice whose options are exactly the levels."""
+        yield from super().check(fields)
+        spec = fields.get(self.tiers)
+        if not isinstance(spec, Choice):
+            return
+        for option in spec.options:
+            if option not in self.levels:
+                yield Defect(
+                    "missing-level",
+                    f"option '{option}' of '{self.tiers}' has no level",
+                    ("levels",),
+                    "give every option its points (0 for 不得分)",
+                )
+        for level in self.levels:
+            if level not in spec.options:
+                yield Defect(
+                    "unknown-level",
+                    f"level '{level}' is not an option of '{self.tiers}'",
+                    ("levels", level),
+                    suggest(level, spec.options),
+                )
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """The chosen level's points."""
+        name, levels = self.tiers, dict(self.levels)
+        return lambda facts: levels[facts[name]]
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """[lowest level, highest level]."""
+        return min(self.levels.values()), max(self.levels.values())
+
+
+@clause("veto")
+class Veto(Clause):
+    """The criterion scores 0 when the condition holds (有就不得分)."""
+
+    vetoes = True
+    veto: Condition
+
+    def reads(self) -> tuple[str, ...]:
+        """The fields the condition reads."""
+        return tuple(dict.fromkeys(condition_reads(self.veto)))
+
+    def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+        """The condition's defects, under ``veto``."""
+        for d in check_condition(self.veto, fields):
+            yield Defect(d.code, d.message, ("veto", *d.path), d.hint)
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """0 when the veto holds."""
+        holds = compile_condition(self.veto, fields)
+        return lambda facts: ZERO if holds(facts) else None
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """A veto moves no points itself; the evaluator zeroes the criterion."""
+        return ZERO, ZERO
+
+
+def kind_of(value: Any) -> str | None:
+    """The registered kind of a raw rule mapping (or model): its one kind key, else None."""
+    if isinstance(value, Clause):
+        return value.kind
+    if isinstance(value, dict):
+        keys = [key for key in CLAUSES if key in value]
+        if len(keys) == 1:
+            return keys[0]
+    return None

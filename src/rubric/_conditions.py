@@ -1,0 +1,221 @@
+"""Conditions: structured tests on a criterion's evidence fields, compiled to predicates at load.
+
+A condition is data (a field name, or a mapping with ``not``/``all``/``any``/``field``); it is
+checked against the declared fields once, and turned into a plain Python closure once, so that
+scoring a record only calls closures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+
+from ._errors import suggest
+from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag
+
+Facts = Mapping[str, Any]
+Predicate = Callable[[Facts], bool]
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Not(_Base):
+    """True when the inner condition is false."""
+
+    not_: Condition = Field(alias="not")
+
+
+class All(_Base):
+    """True when every inner condition is true."""
+
+    all_: tuple[Condition, ...] = Field(alias="all", min_length=1)
+
+
+class AnyOf(_Base):
+    """True when at least one inner condition is true."""
+
+    any_: tuple[Condition, ...] = Field(alias="any", min_length=1)
+
+
+class Test(_Base):
+    """A test on one field: ``is``, ``at_least``, ``at_most`` or ``has``."""
+
+    field: str
+    is_: bool | str | None = Field(default=None, alias="is")
+    at_least: int | None = Field(default=None, ge=0)
+    at_most: int | None = Field(default=None, ge=0)
+    has: str | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Test:
+        if self.is_ is None and self.at_least is None and self.at_most is None and self.has is None:
+            raise ValueError("give one of: is, at_least, at_most, has")
+        return self
+
+
+def _tag(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "flag"
+    if isinstance(value, dict):
+        for key in ("not", "all", "any", "field"):
+            if key in value:
+                return key
+        return None
+    tags: dict[type, str] = {Not: "not", All: "all", AnyOf: "any", Test: "field"}
+    return tags.get(type(value))
+
+
+Condition = Annotated[
+    Annotated[str, Tag("flag")]
+    | Annotated[Not, Tag("not")]
+    | Annotated[All, Tag("all")]
+    | Annotated[AnyOf, Tag("any")]
+    | Annotated[Test, Tag("field")],
+    Discriminator(
+        _tag,
+        custom_error_type="bad-condition",
+        custom_error_message="a condition is a flag field's name, or a mapping with one of: "
+        "not, all, any, field",
+    ),
+]
+
+for _model in (Not, All, AnyOf, Test):
+    _model.model_rebuild()
+
+
+def reads(cond: Condition) -> Iterator[str]:
+    """The field names a condition reads."""
+    if isinstance(cond, str):
+        yield cond
+    elif isinstance(cond, Not):
+        yield from reads(cond.not_)
+    elif isinstance(cond, (All, AnyOf)):
+        for inner in cond.all_ if isinstance(cond, All) else cond.any_:
+            yield from reads(inner)
+    else:
+        yield cond.field
+
+
+def check(cond: Condition, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+    """Defects of a condition against the declared fields (paths relative to the condition)."""
+    if isinstance(cond, str):
+        yield from _known(cond, fields, ())
+        if cond in fields and not isinstance(fields[cond], Flag):
+            yield Defect(
+                "bad-condition",
+                f"'{cond}' is a {fields[cond].type_name} field; a bare name tests a flag",
+                (),
+                f"use {{field: {cond}, ...}}",
+            )
+    elif isinstance(cond, Not):
+        yield from _nested(check(cond.not_, fields), "not")
+    elif isinstance(cond, (All, AnyOf)):
+        key, inner = ("all", cond.all_) if isinstance(cond, All) else ("any", cond.any_)
+        for index, sub in enumerate(inner):
+            yield from _nested(check(sub, fields), key, index)
+    else:
+        yield from _check_test(cond, fields)
+
+
+def _nested(defects: Iterator[Defect], *prefix: str | int) -> Iterator[Defect]:
+    for d in defects:
+        yield Defect(d.code, d.message, (*prefix, *d.path), d.hint)
+
+
+def _known(name: str, fields: Mapping[str, FieldSpec], path: tuple[str, ...]) -> Iterator[Defect]:
+    if name not in fields:
+        declared = ", ".join(fields) or "none"
+        yield Defect(
+            "unknown-field",
+            f"'{name}' is not a declared evidence field of this criterion; declared: {declared}",
+            path,
+            suggest(name, fields),
+        )
+
+
+def _check_test(test: Test, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+    spec = fields.get(test.field)
+    if spec is None:
+        yield from _known(test.field, fields, ("field",))
+        return
+    if test.is_ is not None:
+        if isinstance(spec, Flag) and not isinstance(test.is_, bool):
+            yield Defect("bad-condition", "a flag is compared with true or false", ("is",))
+        elif isinstance(spec, Choice) and test.is_ not in spec.options:
+            yield Defect(
+                "bad-condition",
+                f"'{test.is_}' is not an option of '{test.field}'",
+                ("is",),
+                suggest(str(test.is_), spec.options),
+            )
+        elif not isinstance(spec, (Flag, Choice)):
+            yield Defect(
+                "bad-condition",
+                f"'is' tests a flag or choice; '{test.field}' is a {spec.type_name}",
+                ("is",),
+                "use at_least / at_most",
+            )
+    for key, bound in (("at_least", test.at_least), ("at_most", test.at_most)):
+        if bound is not None and not isinstance(spec, (Count, Checklist, Assessed)):
+            yield Defect(
+                "bad-condition",
+                f"'{key}' tests a count, checklist or assessed field; '{test.field}' is a {spec.type_name}",
+                (key,),
+            )
+    if test.has is not None:
+        if not isinstance(spec, Checklist):
+            yield Defect(
+                "bad-condition",
+                f"'has' tests a checklist; '{test.field}' is a {spec.type_name}",
+                ("has",),
+            )
+        elif test.has not in spec.items:
+            yield Defect(
+                "bad-condition",
+                f"'{test.has}' is not an item of '{test.field}'",
+                ("has",),
+                suggest(test.has, spec.items),
+            )
+
+
+def compile_condition(cond: Condition, fields: Mapping[str, FieldSpec]) -> Predicate:
+    """A predicate over a criterion's validated facts (the condition has passed ``check``)."""
+    if isinstance(cond, str):
+        name = cond
+        return lambda facts: facts[name] is True
+    if isinstance(cond, Not):
+        inner = compile_condition(cond.not_, fields)
+        return lambda facts: not inner(facts)
+    if isinstance(cond, All):
+        parts = tuple(compile_condition(c, fields) for c in cond.all_)
+        return lambda facts: all(p(facts) for p in parts)
+    if isinstance(cond, AnyOf):
+        parts = tuple(compile_condition(c, fields) for c in cond.any_)
+        return lambda facts: any(p(facts) for p in parts)
+    return _compile_test(cond, fields[cond.field])
+
+
+def _compile_test(test: Test, spec: FieldSpec) -> Predicate:
+    name = test.field
+    size: Callable[[Any], int] = (lambda v: v) if isinstance(spec, Count) else len
+    checks: list[Predicate] = []
+    if test.is_ is not None:
+        expected = test.is_
+        checks.append(lambda facts: facts[name] == expected)
+    if test.at_least is not None:
+        low = test.at_least
+        checks.append(lambda facts: size(facts[name]) >= low)
+    if test.at_most is not None:
+        high = test.at_most
+        checks.append(lambda facts: size(facts[name]) <= high)
+    if test.has is not None:
+        item = test.has
+        checks.append(lambda facts: item in facts[name])
+    if len(checks) == 1:
+        return checks[0]
+    both = tuple(checks)
+    return lambda facts: all(c(facts) for c in both)

@@ -1,0 +1,315 @@
+"""The one way this package reads YAML and JSON: safely, with limits, and with node positions.
+
+YAML is read as a stream of parser events and built into plain data here, iteratively, so that
+nothing is ever constructed from a tag, aliases are refused before they can expand, nesting depth
+is bounded without recursion, duplicate keys are caught, and every node's line and column is kept
+for error messages. Scalars follow one documented table (docs/coercion.md): only ``true``/``false``
+are booleans, only plain decimal digits are integers, numbers with a point or exponent become
+``Decimal`` straight from their text (never through float), and every YAML 1.1 surprise
+(``yes``/``on``, ``012``, ``1:30``, dates, ``.nan``) stays text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path as FilePath
+from typing import Any
+
+import yaml
+
+from ._errors import EvidenceError, Path, Positions, Problem, RubricEngineError, RubricError
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_INT = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_STR_TAGS = frozenset({"!", "tag:yaml.org,2002:str"})
+_MAX_NUMBER_CHARS = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what a document may be, checked before or while it is read."""
+
+    max_bytes: int = 5_000_000
+    max_depth: int = 64
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """Plain data read from a file, with the position of every node."""
+
+    data: Any
+    positions: Positions
+    source: bytes
+
+
+def _scalar(value: str, tag: str | None, plain: bool) -> object:
+    if not plain or tag in _STR_TAGS:
+        return value
+    if value in _NULLS:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if len(value) <= _MAX_NUMBER_CHARS:
+        if _INT.match(value):
+            return int(value)
+        if _DECIMAL.match(value):
+            return Decimal(value)
+    elif _DECIMAL.match(value):
+        raise ValueError(f"a number of {len(value)} characters is longer than any score needs")
+    return value
+
+
+def _problem(code: str, message: str, line: int | None, column: int | None, hint: str = "") -> Problem:
+    return Problem(code=code, message=message, line=line, column=column, hint=hint)
+
+
+class _Builder:
+    """Plain data from YAML events, built with an explicit stack (no recursion, bounded depth)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.marks: dict[Path, tuple[int, int]] = {}
+        self.stack: list[list[Any]] = []  # frames: [container, path, pending mapping key]
+        self.root: Any = None
+        self.documents = 0
+
+    def place(self, value: object, line: int, col: int) -> Path:
+        """Put a finished node into its parent; a mapping's first node of a pair is its key."""
+        if not self.stack:
+            self.root = value
+            self.marks[()] = (line, col)
+            return ()
+        frame = self.stack[-1]
+        container, path = frame[0], tuple(frame[1])
+        if isinstance(container, list):
+            child = (*path, len(container))
+            container.append(value)
+        elif frame[2] is None:
+            if not isinstance(value, (str, int, Decimal, bool)) and value is not None:
+                raise _Fail("yaml-complex-key", "a mapping key must be plain text", line, col)
+            key = "" if value is None else str(value)
+            if key in container:
+                raise _Fail(
+                    "duplicate-key",
+                    f"key '{key}' appears twice in the same mapping",
+                    line,
+                    col,
+                    "each key may appear once; merge the two entries",
+                )
+            frame[2] = key
+            return path
+        else:
+            child = (*path, frame[2])
+            container[frame[2]] = value
+            frame[2] = None
+        self.marks[child] = (line, col)
+        return child
+
+    def open(self, event: Any, line: int, col: int) -> None:
+        """Start a mapping or sequence."""
+        if len(self.stack) >= self.limits.max_depth:
+            raise _Fail(
+                "too-deep",
+                f"nesting deeper than {self.limits.max_depth} levels",
+                line,
+                col,
+                "flatten the document, or raise Limits.max_depth",
+            )
+        if self.stack and isinstance(self.stack[-1][0], dict) and self.stack[-1][2] is None:
+            raise _Fail("yaml-complex-key", "a mapping key must be plain text", line, col)
+        container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+        path = self.place(container, line, col)
+        self.stack.append([container, path, None])
+
+    def feed(self, event: Any) -> None:
+        """Take one parser event."""
+        mark = event.start_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise _Fail("yaml-multiple-documents", "a file holds one document", line, col)
+        elif isinstance(event, yaml.AliasEvent):
+            raise _Fail(
+                "yaml-alias",
+                f"aliases (*{event.anchor}) are not allowed",
+                line,
+                col,
+                "write the value out in full",
+            )
+        elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            tag = event.tag
+            if tag is not None and tag not in _STR_TAGS and tag != "tag:yaml.org,2002:map":
+                raise _Fail("yaml-tag", f"the tag {tag} is not allowed", line, col, "remove the tag")
+            if isinstance(event, yaml.ScalarEvent):
+                try:
+                    value = _scalar(event.value, tag, event.implicit[0] and not event.style)
+                except ValueError as exc:
+                    raise _Fail("number-too-large", str(exc), line, col) from None
+                self.place(value, line, col)
+            else:
+                self.open(event, line, col)
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            self.stack.pop()
+
+
+def _build(text: str, limits: Limits) -> tuple[Any, dict[Path, tuple[int, int]]]:
+    """Plain data and node positions from YAML text."""
+    builder = _Builder(limits)
+    for event in yaml.parse(text, Loader=_Loader):
+        builder.feed(event)
+    return builder.root, builder.marks
+
+
+class _Fail(Exception):
+    def __init__(self, code: str, message: str, line: int | None, col: int | None, hint: str = ""):
+        super().__init__(message)
+        self.problem = _problem(code, message, line, col, hint)
+
+
+def _decode(raw: bytes, file: str | None) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark is harmless: documented as accepted
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _Fail(
+            "not-utf8",
+            f"byte {raw[exc.start]:#04x} is not UTF-8",
+            line,
+            column,
+            "save the file as UTF-8",
+        ) from None
+
+
+def parse(
+    raw: bytes,
+    *,
+    file: str | None = None,
+    error: type[RubricEngineError] = RubricError,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Document:
+    """Read YAML (or JSON, which this reads as YAML) bytes into plain data with positions."""
+    try:
+        if len(raw) > limits.max_bytes:
+            raise _Fail(
+                "too-large",
+                f"{len(raw)} bytes is over the limit of {limits.max_bytes}",
+                None,
+                None,
+                "split the file, or raise Limits.max_bytes",
+            )
+        text = _decode(raw, file)
+        data, marks = _build(text, limits)
+    except _Fail as fail:
+        raise error([_with_file(fail.problem, file)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        raise error([_with_file(_problem("yaml-syntax", message, line, col), file)]) from None
+    except yaml.YAMLError as exc:
+        raise error([_with_file(_problem("yaml-syntax", str(exc), None, None), file)]) from None
+    return Document(data=data, positions=Positions(file=file, marks=marks), source=raw)
+
+
+def _with_file(problem: Problem, file: str | None) -> Problem:
+    return Problem(
+        code=problem.code,
+        message=problem.message,
+        path=problem.path,
+        file=file,
+        line=problem.line,
+        column=problem.column,
+        hint=problem.hint,
+    )
+
+
+def read_file(
+    path: str | FilePath,
+    *,
+    error: type[RubricEngineError] = RubricError,
+    limits: Limits = DEFAULT_LIMITS,
+) -> Document:
+    """Read a YAML or JSON file, refusing an oversized one before reading it whole."""
+    name = str(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise error([Problem(code="io", message=exc.strerror or str(exc), file=name)]) from None
+    return parse(raw, file=name, error=error, limits=limits)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number this engine accepts")
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key '{key}' appears twice in the same object")
+        out[key] = value
+    return out
+
+
+def _int(text: str) -> int:
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise ValueError(f"a number of {len(text)} digits is longer than any score needs")
+    return int(text)
+
+
+def parse_json_line(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse one JSON value strictly (Decimal numbers, no NaN, no duplicate keys); ValueError if bad."""
+    if len(text) > limits.max_bytes:
+        raise ValueError(f"a record of {len(text)} characters is over the limit")
+    try:
+        value = json.loads(
+            text,
+            parse_float=Decimal,
+            parse_int=_int,
+            parse_constant=_refuse_constant,
+            object_pairs_hook=_pairs,
+        )
+    except RecursionError:
+        raise ValueError("nesting too deep") from None
+    if _depth(value) > limits.max_depth:
+        raise ValueError(f"nesting deeper than {limits.max_depth} levels")
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        node, level = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            todo.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Document",
+    "EvidenceError",
+    "Limits",
+    "parse",
+    "parse_json_line",
+    "read_file",
+]

@@ -1,0 +1,423 @@
+"""Evidence field types: what an assessor records, how a value is checked, what it can be.
+
+Each type is one class registered by its YAML ``type``. The same class validates a record's
+value, writes its JSON Schema, names its possible values for static analysis, and is what the
+hypothesis strategies in ``rubric.testing`` draw from.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ._errors import Path, short_repr, suggest
+from ._numbers import ZERO, Points, json_number, text
+
+DEFAULT_COUNT_MAX = 1_000_000
+MAX_TEXT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Defect:
+    """One thing wrong with one value, relative to the field."""
+
+    code: str
+    message: str
+    path: Path = ()
+    hint: str = ""
+
+
+class Invalid(Exception):
+    """Raised by a field's ``check`` with every defect of the value."""
+
+    def __init__(self, *defects: Defect) -> None:
+        super().__init__(defects[0].message)
+        self.defects = defects
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An amount chosen by the assessor inside a range, and why."""
+
+    points: Decimal
+    reason: str
+
+    def as_json(self) -> dict[str, str]:
+        """The JSON form: points as exact text."""
+        return {"points": text(self.points), "reason": self.reason}
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return f"the text {short_repr(value)}"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "nothing (null)"
+    return f"a {type(value).__name__}"
+
+
+def check_text(value: object, path: Path = ()) -> str:
+    """Free text from a record: a string of printable characters that encodes as UTF-8."""
+    if not isinstance(value, str):
+        raise Invalid(Defect("wrong-type", f"expected text, got {_kind(value)}", path))
+    if len(value) > MAX_TEXT:
+        raise Invalid(Defect("too-long", f"text of {len(value)} characters (limit {MAX_TEXT})", path))
+    for char in value:
+        if 0xD800 <= ord(char) <= 0xDFFF:
+            raise Invalid(Defect("bad-text", "text holds a lone surrogate (not valid Unicode)", path))
+        if unicodedata.category(char) == "Cc" and char not in "\n\t":
+            raise Invalid(Defect("bad-text", f"text holds the control character {char!r}", path))
+    return value
+
+
+class FieldSpec(BaseModel):
+    """Common part of every evidence field declaration."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type_name: ClassVar[str]
+
+    label: str
+    default: Any = None
+
+    def check(self, value: Any) -> Any:
+        """Return the canonical value, or raise Invalid naming every defect."""
+        raise NotImplementedError
+
+    def domain(self) -> tuple[Any, ...]:
+        """A finite set of values that reaches every score the field can give (for analysis)."""
+        raise NotImplementedError
+
+    def value_schema(self) -> dict[str, Any]:
+        """The JSON Schema of a value of this field."""
+        raise NotImplementedError
+
+    def to_json(self, value: Any) -> Any:
+        """The JSON form of a canonical value."""
+        return value
+
+
+FIELD_TYPES: dict[str, type[FieldSpec]] = {}
+
+
+def field_type(name: str) -> Callable[[type[FieldSpec]], type[FieldSpec]]:
+    """Register an evidence field type under its YAML ``type``."""
+
+    def register(cls: type[FieldSpec]) -> type[FieldSpec]:
+        cls.type_name = name
+        FIELD_TYPES[name] = cls
+        return cls
+
+    return register
+
+
+@field_type("flag")
+class Flag(FieldSpec):
+    """A yes/no fact: ``true`` or ``false`` and nothing else (1 and "是" are refused)."""
+
+    type: Literal["flag"]
+
+    def check(self, value: Any) -> Any:
+        """Accept only a boolean."""
+        if value is True or value is False:
+            return value
+        hint = "write true or false" if isinstance(value, (int, str)) else ""
+        raise Invalid(Defect("wrong-type", f"expected true or false, got {_kind(value)}", (), hint))
+
+    def domain(self) -> tuple[Any, ...]:
+        """Both values."""
+        return (False, True)
+
+    def value_schema(self) -> dict[str, Any]:
+        """A JSON boolean."""
+        return {"type": "boolean"}
+
+
+@field_type("count")
+class Count(FieldSpec):
+    """A whole number of occurrences, 0 or more (true is never 1 incident)."""
+
+    type: Literal["count"]
+    max: int = Field(default=DEFAULT_COUNT_MAX, ge=0, le=10**9)
+
+    def check(self, value: Any) -> Any:
+        """Accept an int in [0, max]; refuse bools, fractions, text."""
+        if type(value) is int and 0 <= value <= self.max:
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+            hint = "write the number without quotes" if isinstance(value, str) else ""
+            raise Invalid(Defect("wrong-type", f"expected a whole number, got {_kind(value)}", (), hint))
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise Invalid(Defect("not-finite", f"expected a whole number, got {value}"))
+            if value != value.to_integral_value():
+                raise Invalid(Defect("not-whole", f"a count is a whole number, got {short_repr(value)}"))
+            if abs(value) > self.max:
+                raise Invalid(Defect("out-of-range", f"a count must be at most {self.max}"))
+            value = int(value)
+        if value < 0:
+            raise Invalid(Defect("negative", f"a count cannot be negative, got {short_repr(value)}"))
+        if value > self.max:
+            raise Invalid(
+                Defect("out-of-range", f"a count must be at most {self.max}, got {short_repr(value)}")
+            )
+        return value
+
+    def domain(self) -> tuple[Any, ...]:
+        """Zero, one, two and the maximum: scores are monotone in a count."""
+        return tuple(sorted({0, min(1, self.max), min(2, self.max), self.max}))
+
+    def value_schema(self) -> dict[str, Any]:
+        """A bounded JSON integer."""
+        return {"type": "integer", "minimum": 0, "maximum": self.max}
+
+
+@field_type("checklist")
+class Checklist(FieldSpec):
+    """The named items found present; the rest are missing."""
+
+    type: Literal["checklist"]
+    items: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> Checklist:
+        seen = set()
+        for item in self.items:
+            if item in seen:
+                raise ValueError(f"item '{item}' is listed twice")
+            seen.add(item)
+        return self
+
+    def check(self, value: Any) -> Any:
+        """Accept a list of distinct known items; return them in declared order."""
+        if not isinstance(value, (list, tuple)):
+            raise Invalid(
+                Defect(
+                    "wrong-type",
+                    f"expected a list of items present, got {_kind(value)}",
+                    (),
+                    "write [] when none is present",
+                )
+            )
+        defects: list[Defect] = []
+        present: set[str] = set()
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                defects.append(Defect("wrong-type", f"expected an item name, got {_kind(item)}", (index,)))
+            elif item not in self.items:
+                hint = suggest(item, self.items) or "known items: " + "、".join(self.items)
+                defects.append(Defect("unknown-item", f"unknown item {short_repr(item)}", (index,), hint))
+            elif item in present:
+                defects.append(Defect("duplicate-item", f"item '{item}' is listed twice", (index,)))
+            else:
+                present.add(item)
+        if defects:
+            raise Invalid(*defects)
+        return tuple(item for item in self.items if item in present)
+
+    def domain(self) -> tuple[Any, ...]:
+        """Every subset for a short list; for a long one, prefixes (score depends on counts)."""
+        if len(self.items) <= 6:
+            subsets: list[tuple[str, ...]] = [()]
+            for item in self.items:
+                subsets += [(*s, item) for s in subsets]
+            return tuple(tuple(i for i in self.items if i in s) for s in subsets)
+        return tuple(self.items[:n] for n in range(len(self.items) + 1))
+
+    def value_schema(self) -> dict[str, Any]:
+        """A JSON array of distinct item names."""
+        return {"type": "array", "items": {"enum": list(self.items)}, "uniqueItems": True}
+
+    def to_json(self, value: Any) -> Any:
+        """A list."""
+        return list(value)
+
+
+@field_type("choice")
+class Choice(FieldSpec):
+    """Exactly one of the named options (a tier)."""
+
+    type: Literal["choice"]
+    options: tuple[str, ...] = Field(min_length=1)
+
+    def check(self, value: Any) -> Any:
+        """Accept one known option."""
+        if isinstance(value, str) and value in self.options:
+            return value
+        if not isinstance(value, str):
+            raise Invalid(Defect("wrong-type", f"expected one of the options, got {_kind(value)}"))
+        hint = suggest(value, self.options) or "options: " + "、".join(self.options)
+        raise Invalid(Defect("unknown-option", f"unknown option {short_repr(value)}", (), hint))
+
+    def domain(self) -> tuple[Any, ...]:
+        """Every option."""
+        return self.options
+
+    def value_schema(self) -> dict[str, Any]:
+        """A JSON enum."""
+        return {"enum": list(self.options)}
+
+
+@field_type("assessed")
+class Assessed(FieldSpec):
+    """Amounts the assessor chose inside ``range``, each with a reason (酌情、视情节)."""
+
+    type: Literal["assessed"]
+    range: tuple[Points, Points]
+    step: Points = Decimal("0.5")
+    max_entries: int | None = Field(default=None, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _sane_range(self) -> Assessed:
+        low, high = self.range
+        if low < 0 or low > high:
+            raise ValueError("range must be [low, high] with 0 <= low <= high")
+        if self.step <= 0:
+            raise ValueError("step must be positive")
+        if low % self.step or high % self.step:
+            raise ValueError("both ends of the range must be multiples of step")
+        return self
+
+    def check(self, value: Any) -> Any:
+        """Accept a list of {points, reason} with points in range on the step."""
+        if not isinstance(value, (list, tuple)):
+            raise Invalid(
+                Defect(
+                    "wrong-type",
+                    f"expected a list of {{points, reason}}, got {_kind(value)}",
+                    (),
+                    "write [] when the assessor chose nothing",
+                )
+            )
+        if self.max_entries is not None and len(value) > self.max_entries:
+            raise Invalid(
+                Defect(
+                    "too-many",
+                    f"at most {self.max_entries} amount(s) may be chosen, got {len(value)}",
+                )
+            )
+        out: list[Assessment] = []
+        defects: list[Defect] = []
+        for index, entry in enumerate(value):
+            try:
+                out.append(self._entry(entry, (index,)))
+            except Invalid as bad:
+                defects.extend(bad.defects)
+        if defects:
+            raise Invalid(*defects)
+        return tuple(out)
+
+    def _entry(self, entry: Any, path: Path) -> Assessment:
+        if isinstance(entry, Assessment):
+            entry = {"points": entry.points, "reason": entry.reason}
+        if not isinstance(entry, dict):
+            raise Invalid(Defect("wrong-type", f"expected {{points, reason}}, got {_kind(entry)}", path))
+        extra = sorted(set(entry) - {"points", "reason"}, key=str)
+        if extra:
+            raise Invalid(
+                Defect(
+                    "unknown-key",
+                    f"unknown key {short_repr(extra[0])}",
+                    (*path, extra[0]),
+                    suggest(str(extra[0]), ["points", "reason"]),
+                )
+            )
+        missing = [k for k in ("points", "reason") if k not in entry]
+        if missing:
+            raise Invalid(*(Defect("missing", f"'{k}' is required", (*path, k)) for k in missing))
+        points = entry["points"]
+        low, high = self.range
+        if isinstance(points, bool) or not isinstance(points, (int, Decimal)):
+            raise Invalid(
+                Defect(
+                    "wrong-type",
+                    f"points must be a number, got {_kind(points)}",
+                    (*path, "points"),
+                    "write the number without quotes" if isinstance(points, str) else "",
+                )
+            )
+        points = Decimal(points)
+        if not points.is_finite():
+            raise Invalid(Defect("not-finite", "points must be a finite number", (*path, "points")))
+        if not low <= points <= high:
+            raise Invalid(
+                Defect(
+                    "out-of-range",
+                    f"{short_repr(points)} is outside the range {text(low)}–{text(high)}",
+                    (*path, "points"),
+                )
+            )
+        if points % self.step:
+            raise Invalid(
+                Defect(
+                    "off-step",
+                    f"{text(points)} is not a multiple of {text(self.step)}",
+                    (*path, "points"),
+                )
+            )
+        reason = check_text(entry["reason"], (*path, "reason"))
+        if not reason.strip():
+            raise Invalid(Defect("missing", "give the reason for the amount chosen", (*path, "reason")))
+        return Assessment(points=points, reason=reason)
+
+    def amounts(self) -> Iterator[Decimal]:
+        """Every amount on the step inside the range."""
+        value = self.range[0]
+        while value <= self.range[1]:
+            yield value
+            value += self.step
+
+    def domain(self) -> tuple[Any, ...]:
+        """None chosen, one at each end, and the most entries at the top of the range."""
+        low, high = self.range
+        most = self.max_entries or 3
+        options: list[tuple[Assessment, ...]] = [(), (Assessment(low, "analysis"),)]
+        options.append(tuple(Assessment(high, "analysis") for _ in range(most)))
+        return tuple(options)
+
+    def value_schema(self) -> dict[str, Any]:
+        """A JSON array of {points, reason}."""
+        low, high = self.range
+        schema: dict[str, Any] = {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "points": {
+                        "type": "number",
+                        "minimum": json_number(low),
+                        "maximum": json_number(high),
+                        "multipleOf": json_number(self.step),
+                    },
+                    "reason": {"type": "string", "minLength": 1},
+                },
+                "required": ["points", "reason"],
+                "additionalProperties": False,
+            },
+        }
+        if self.max_entries is not None:
+            schema["maxItems"] = self.max_entries
+        return schema
+
+    def to_json(self, value: Any) -> Any:
+        """A list of {points, reason} with exact points."""
+        return [entry.as_json() for entry in value]
+
+
+def total(entries: tuple[Assessment, ...]) -> Decimal:
+    """The sum of chosen amounts."""
+    return sum((e.points for e in entries), ZERO)
+
+
+FieldUnion = Annotated[Flag | Count | Checklist | Choice | Assessed, Field(discriminator="type")]

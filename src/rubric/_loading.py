@@ -1,0 +1,220 @@
+"""From a file to a checked document: schema validation, cross-references, positions.
+
+Every problem found while loading is collected (not only the first), given a stable code, and
+placed at the line and column of the YAML node it concerns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ._clauses import CLAUSES, kind_of
+from ._conditions import All, AnyOf, Not, Test
+from ._conditions import _tag as condition_tag
+from ._conditions import check as check_condition
+from ._documents import Document
+from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
+from ._fields import FIELD_TYPES, FieldSpec, Invalid
+from ._model import Branch, Category, CompositeDoc, Criterion, Grade, Note, RubricDoc
+
+Doc = TypeVar("Doc", bound=BaseModel)
+
+
+def _all_keys() -> set[str]:
+    models: Iterable[type[BaseModel]] = [
+        RubricDoc,
+        CompositeDoc,
+        Category,
+        Criterion,
+        Grade,
+        Note,
+        Branch,
+        Not,
+        All,
+        AnyOf,
+        Test,
+        *CLAUSES.values(),
+        *FIELD_TYPES.values(),
+    ]
+    keys: set[str] = set()
+    for model in models:
+        for name, info in model.model_fields.items():
+            keys.add(info.alias or name)
+    return keys
+
+
+_KEYS = _all_keys()
+
+
+def data_path(data: Any, loc: tuple[str | int, ...]) -> Path:
+    """Turn a pydantic error location into a path into the data, dropping union tags."""
+    path: list[str | int] = []
+    node = data
+    tagged: set[int] = set()
+    for segment in loc:
+        if id(node) not in tagged and _is_tag(node, segment):
+            tagged.add(id(node))
+            continue
+        path.append(segment)
+        try:
+            node = node[segment] if isinstance(node, (dict, list)) else None  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(path)
+
+
+def _is_tag(node: Any, segment: str | int) -> bool:
+    if not isinstance(segment, str):
+        return False
+    if isinstance(node, str):
+        return segment == "flag"
+    if not isinstance(node, dict):
+        return False
+    if segment in (kind_of(node), condition_tag(node)):
+        return True
+    return segment not in node and node.get("type") == segment
+
+
+def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
+    kind = error["type"]
+    key = path[-1] if path else ""
+    if kind == "extra_forbidden":
+        return Problem("unknown-key", f"unknown key '{key}'", path, hint=suggest(str(key), _KEYS))
+    if kind == "missing":
+        return Problem("missing", f"'{key}' is required", path)
+    if kind == "unknown-kind":
+        node = _at(data, path)
+        found = [k for k in CLAUSES if isinstance(node, dict) and k in node]
+        if len(found) > 1:
+            return Problem(
+                "unknown-kind",
+                "a rule has exactly one kind; found " + " and ".join(found),
+                path,
+                hint="split it into separate rules",
+            )
+        keys = [str(k) for k in node] if isinstance(node, dict) else []
+        hints = [suggest(k, CLAUSES) for k in keys if k not in _KEYS]
+        hint = next((h for h in hints if h), "kinds: " + ", ".join(CLAUSES))
+        return Problem("unknown-kind", "a rule needs one kind key", path, hint=hint)
+    if kind == "union_tag_invalid":
+        ctx = error.get("ctx", {})
+        return Problem(
+            "unknown-type",
+            f"unknown type {short_repr(ctx.get('tag'))}",
+            path,
+            hint=suggest(str(ctx.get("tag")), ["flag", "count", "checklist", "choice", "assessed"])
+            or f"types: {ctx.get('expected_tags', '')}",
+        )
+    if kind == "union_tag_not_found":
+        return Problem("missing", "'type' is required (flag, count, checklist, choice or assessed)", path)
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return Problem(kind.replace("_", "-"), message, path)
+
+
+def _at(data: Any, path: Path) -> Any:
+    node = data
+    for segment in path:
+        try:
+            node = node[segment]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def validate_model(model: type[Doc], document: Document) -> Doc:
+    """Validate plain data into a document model, or raise RubricError with every problem placed."""
+    data = document.data
+    if not isinstance(data, dict):
+        raise RubricError(
+            [
+                document.positions.locate(
+                    Problem("wrong-type", "a rubric file is a mapping (id, title, categories, …)", ())
+                )
+            ]
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            document.positions.locate(_message(e, data_path(data, e["loc"]), data))
+            for e in exc.errors(include_url=False)
+        ]
+        raise RubricError(problems) from None
+
+
+def _defaults(fields: Mapping[str, FieldSpec], path: Path) -> Iterator[Problem]:
+    for name, spec in fields.items():
+        if spec.default is not None:
+            try:
+                spec.check(spec.default)
+            except Invalid as bad:
+                yield Problem("bad-default", f"default: {bad.defects[0].message}", (*path, name, "default"))
+
+
+def reference_problems(doc: RubricDoc) -> list[Problem]:
+    """Cross-reference errors of a schema-valid rubric (the ones that would make scoring wrong)."""
+    problems: list[Problem] = []
+    seen_categories: dict[str, Path] = {}
+    seen_criteria: dict[str, Path] = {}
+    for i, category in enumerate(doc.categories):
+        cpath: Path = ("categories", i)
+        if category.id in seen_categories:
+            problems.append(
+                Problem("duplicate-id", f"category id '{category.id}' is used twice", (*cpath, "id"))
+            )
+        seen_categories[category.id] = cpath
+        if category.cap is not None and category.cap < category.floor:
+            problems.append(Problem("bad-bounds", "cap is below floor", (*cpath, "cap")))
+        for j, criterion in enumerate(category.criteria):
+            path: Path = (*cpath, "criteria", j)
+            if criterion.id in seen_criteria:
+                problems.append(
+                    Problem(
+                        "duplicate-id",
+                        f"criterion id '{criterion.id}' is used twice",
+                        (*path, "id"),
+                    )
+                )
+            seen_criteria[criterion.id] = path
+            if criterion.upper < criterion.floor:
+                problems.append(Problem("bad-bounds", "cap is below floor", (*path, "cap")))
+            problems.extend(_defaults(criterion.evidence, (*path, "evidence")))
+            for k, rule in enumerate(criterion.clauses()):
+                for d in rule.check(criterion.evidence):
+                    problems.append(Problem(d.code, d.message, (*path, "rules", k, *d.path), hint=d.hint))
+    if doc.upper < doc.floor:
+        problems.append(Problem("bad-bounds", "cap is below floor", ("cap",)))
+    return problems
+
+
+def composite_problems(doc: CompositeDoc) -> list[Problem]:
+    """Cross-reference errors of a schema-valid composite."""
+    problems = list(_defaults(doc.evidence, ("evidence",)))
+    for name in doc.evidence:
+        if name in doc.parts:
+            problems.append(
+                Problem("duplicate-id", f"'{name}' names both a part and a fact", ("evidence", name))
+            )
+    for i, branch in enumerate(doc.branches):
+        for d in check_condition(branch.when, doc.evidence):
+            problems.append(Problem(d.code, d.message, ("branches", i, "when", *d.path), hint=d.hint))
+        for part in branch.weights:
+            if part not in doc.parts:
+                problems.append(
+                    Problem(
+                        "unknown-part",
+                        f"'{part}' is not a part of this composite",
+                        ("branches", i, "weights", part),
+                        hint=suggest(part, doc.parts),
+                    )
+                )
+    return problems
+
+
+def raise_if(problems: list[Problem], positions: Positions) -> None:
+    """Raise RubricError with the problems placed, if there are any."""
+    if problems:
+        raise RubricError([positions.locate(p) for p in problems])

@@ -1,0 +1,152 @@
+"""The rubric document: pydantic models of a rubric file and a composite file.
+
+The rule union is built from the clause registry, so the schema knows every kind without naming
+any. Models are frozen and forbid unknown keys; cross-references (a rule naming a field, a tier
+naming options) are checked after validation in ``_loading``.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+from ._clauses import CLAUSES, Clause, kind_of
+from ._conditions import Condition
+from ._fields import FieldUnion
+from ._numbers import ZERO, Points
+
+
+def _rule_union() -> Any:
+    members = [Annotated[cls, Tag(key)] for key, cls in CLAUSES.items()]
+    return Annotated[
+        functools.reduce(operator.or_, members),
+        Discriminator(
+            kind_of,
+            custom_error_type="unknown-kind",
+            custom_error_message="a rule needs exactly one kind key: " + ", ".join(CLAUSES),
+        ),
+    ]
+
+
+if TYPE_CHECKING:
+    Rule = Clause
+else:
+    Rule = _rule_union()
+
+_Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Note(_Model):
+    """An interpretation: the original words, and how this file reads them."""
+
+    quote: str = Field(min_length=1)
+    reading: str = Field(min_length=1)
+
+
+class Criterion(_Model):
+    """One numbered line of the table (序号)."""
+
+    id: _Id
+    number: int | str
+    content: str = Field(min_length=1)
+    points: Points = Field(ge=0)
+    standard: str = Field(min_length=1)
+    method: str = ""
+    start: Literal["full", "zero"] = "full"
+    floor: Points = ZERO
+    cap: Points | None = None
+    notes: tuple[Note, ...] = ()
+    evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def upper(self) -> Decimal:
+        """The cap that applies: declared, else the points."""
+        return self.points if self.cap is None else self.cap
+
+    @property
+    def base(self) -> Decimal:
+        """Where scoring starts."""
+        return self.points if self.start == "full" else ZERO
+
+    def clauses(self) -> tuple[Clause, ...]:
+        """The rules, typed as clauses."""
+        return tuple(self.rules)
+
+
+class Category(_Model):
+    """A 考核项目: a group of criteria with an optional floor and cap on its subtotal."""
+
+    id: _Id
+    name: str = Field(min_length=1)
+    points: Points | None = None
+    floor: Points = ZERO
+    cap: Points | None = None
+    notes: tuple[Note, ...] = ()
+    criteria: tuple[Criterion, ...] = Field(min_length=1)
+
+    @property
+    def maximum(self) -> Decimal:
+        """The sum of the criteria's points."""
+        return sum((c.points for c in self.criteria), ZERO)
+
+    @property
+    def upper(self) -> Decimal:
+        """The cap that applies: declared, else the sum of the criteria."""
+        return self.maximum if self.cap is None else self.cap
+
+
+class Grade(_Model):
+    """A named band: a total at or above ``min`` gets ``name`` (the first band that fits)."""
+
+    name: str = Field(min_length=1)
+    min: Points
+
+
+class _Header(_Model):
+    id: _Id
+    version: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    issuer: str = ""
+    year: int | None = None
+    source: str = ""
+    points: Points = Field(gt=0)
+    grades: tuple[Grade, ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+class RubricDoc(_Header):
+    """A rubric file: metadata and categories of criteria."""
+
+    floor: Points = ZERO
+    cap: Points | None = None
+    categories: tuple[Category, ...] = Field(min_length=1)
+
+    @property
+    def upper(self) -> Decimal:
+        """The total's cap: declared, else the declared points."""
+        return self.points if self.cap is None else self.cap
+
+
+class Branch(_Model):
+    """One way of combining the parts, under a condition on the composite's facts."""
+
+    when: Condition
+    clause: str = Field(min_length=1)
+    weights: dict[_Id, Points] = Field(min_length=1)
+
+
+class CompositeDoc(_Header):
+    """A composite file: rubrics combined with weights under conditions (表一×60% + 表二×40%)."""
+
+    parts: dict[_Id, str] = Field(min_length=1)
+    evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
+    branches: tuple[Branch, ...] = Field(min_length=1)

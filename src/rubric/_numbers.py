@@ -1,0 +1,53 @@
+"""Exact points: the Decimal type used in rubric files, and its canonical text form."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+ZERO = Decimal(0)
+MAX_PLACES = 4  # no rubric needs finer than 0.0001 of a point; more is a typo
+MAX_POINTS = Decimal(10) ** 9
+
+
+def to_points(value: Any) -> Decimal:
+    """Accept an int or a finite Decimal with few places; refuse bool, float and text."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        kind = "text" if isinstance(value, str) else type(value).__name__
+        raise ValueError(f"points must be a number written without quotes, got {kind}")
+    number = Decimal(value) if isinstance(value, int) else value
+    if not number.is_finite():
+        raise ValueError("points must be a finite number")
+    if abs(number) > MAX_POINTS:
+        raise ValueError(f"points must be at most {MAX_POINTS} in size")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_PLACES:
+        raise ValueError(f"points may have at most {MAX_PLACES} decimal places")
+    return number
+
+
+def text(value: Decimal) -> str:
+    """The canonical text of a score: no exponent, no trailing zeros ('87.5', '90', '-2')."""
+    if not value:
+        return "0"
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+Points = Annotated[
+    Decimal,
+    BeforeValidator(to_points),
+    PlainSerializer(text, return_type=str),
+    WithJsonSchema({"type": "number"}),
+]
+
+
+def json_number(value: Decimal) -> int | float:
+    """A JSON Schema bound: readers of a schema take numbers as doubles, so this is the one place
+    a Decimal leaves as a float; scores never do (results carry them as exact text)."""
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)

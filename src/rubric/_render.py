@@ -1,0 +1,101 @@
+"""Text rendering of results and problems for people: aligned tables that handle Chinese widths."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+from ._numbers import text
+from ._result import AuditEntry, CompositeResult, Result
+
+
+def width(value: str) -> int:
+    """Display width in a terminal: wide and full-width characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in value)
+
+
+def pad(value: str, size: int, right: bool = False) -> str:
+    """Pad to a display width."""
+    gap = " " * max(0, size - width(value))
+    return gap + value if right else value + gap
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], right: Sequence[bool]) -> list[str]:
+    """Rows aligned into columns by display width."""
+    body = [list(header), *[list(r) for r in rows]]
+    sizes = [max(width(r[i]) for r in body) for i in range(len(header))]
+    return ["  ".join(pad(cell, sizes[i], right[i]) for i, cell in enumerate(row)).rstrip() for row in body]
+
+
+def signed(value: Decimal) -> str:
+    """A signed point amount: +2, −2 (a real minus sign reads better in Chinese text)."""
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text(abs(value))
+
+
+def _moves(entries: Iterable[AuditEntry]) -> list[str]:
+    out = []
+    for entry in entries:
+        if entry.kind == "start":
+            continue
+        note = (
+            f"（{text(entry.discarded)}分未计）"
+            if entry.discarded and entry.kind not in ("floor", "cap")
+            else ""
+        )
+        out.append(f"{signed(entry.points)}  {entry.clause}{note}")
+    return out
+
+
+def render_result(result: Result, title: bool = True) -> str:
+    """The itemised table of one rubric result, with the clauses that moved points."""
+    lines = [f"{result.rubric.title}", f"{result.rubric.id} {result.rubric.version}", ""] if title else []
+    rows = []
+    for category in result.categories:
+        for criterion in category.criteria:
+            moves = _moves(criterion.audit)
+            rows.append(
+                [
+                    str(criterion.number),
+                    category.name,
+                    text(criterion.score),
+                    text(criterion.max),
+                    moves[0] if moves else "",
+                ]
+            )
+            rows.extend(["", "", "", "", m] for m in moves[1:])
+        for move in _moves(category.adjustments):
+            rows.append(["", category.name, "", "", move])
+        rows.append(["", f"{category.name}小计", text(category.score), text(category.max), ""])
+    lines += table(["序号", "考核项目", "得分", "分值", "扣分/加分"], rows, [True, False, True, True, False])
+    lines += [
+        "",
+        f"总分 {text(result.total)} / {text(result.max)}"
+        + (f"  等次 {result.grade}" if result.grade else ""),
+    ]
+    lines += [f"  {m}" for m in _moves(result.adjustments)]
+    return "\n".join(lines)
+
+
+def render_composite(result: CompositeResult) -> str:
+    """A composite: the branch, each weighted part's table, and the weighted total."""
+    lines = [
+        result.composite.title,
+        f"{result.composite.id} {result.composite.version}",
+        f"适用：{result.branch}",
+        "",
+    ]
+    for part in result.parts:
+        lines.append(f"== {part.name} × {text(part.weight)}: {part.result.rubric.title}")
+        lines.append(render_result(part.result, title=False))
+        lines.append("")
+    rows = [
+        [p.name, text(p.result.total), text(p.weight), text(p.result.total * p.weight)] for p in result.parts
+    ]
+    lines += table(["部分", "得分", "权重", "折算"], rows, [False, True, True, True])
+    lines += [
+        "",
+        f"综合得分 {text(result.total)} / {text(result.max)}"
+        + (f"  等次 {result.grade}" if result.grade else ""),
+    ]
+    return "\n".join(lines)

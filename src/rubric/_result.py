@@ -1,0 +1,331 @@
+"""Results: frozen records of a score and the audit trail behind it, and their JSON form.
+
+Results are slotted dataclasses rather than pydantic models because one is built per criterion per
+record and the batch targets count every object. Points are Decimal in memory and exact text in
+JSON ("87.5"), so a result read back is equal to the one written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ._fields import Assessment
+from ._numbers import ZERO, text
+
+Inputs = tuple[tuple[str, Any], ...]
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, Assessment):
+        return value.as_json()
+    if isinstance(value, Decimal):
+        return text(value)
+    return value
+
+
+def _fact_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_fact_value(v) for v in value)
+    if isinstance(value, dict) and set(value) == {"points", "reason"}:
+        return Assessment(Decimal(value["points"]), value["reason"])
+    return value
+
+
+def dumps(data: Any) -> str:
+    """Canonical JSON: sorted keys, Chinese kept as text, no NaN ever."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, indent=2)
+
+
+def sha256_of(data: Any) -> str:
+    """The SHA-256 of the compact canonical JSON of ``data``."""
+    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One step of scoring: the rule (or start, cap, floor, veto) and the points it moved."""
+
+    criterion: str
+    rule: str
+    kind: str
+    clause: str
+    points: Decimal
+    discarded: Decimal = ZERO
+    inputs: Inputs = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "criterion": self.criterion,
+            "rule": self.rule,
+            "kind": self.kind,
+            "clause": self.clause,
+            "points": text(self.points),
+            "discarded": text(self.discarded),
+            "inputs": {name: _json_value(value) for name, value in self.inputs},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
+        """Read the JSON form back."""
+        return cls(
+            criterion=data["criterion"],
+            rule=data["rule"],
+            kind=data["kind"],
+            clause=data["clause"],
+            points=Decimal(data["points"]),
+            discarded=Decimal(data["discarded"]),
+            inputs=tuple((k, _fact_value(v)) for k, v in data["inputs"].items()),
+        )
+
+
+def _entries(items: Any) -> tuple[AuditEntry, ...]:
+    return tuple(AuditEntry.from_dict(e) for e in items)
+
+
+@dataclass(frozen=True, slots=True)
+class CriterionScore:
+    """A criterion's score out of its points, and how it was reached."""
+
+    id: str
+    number: int | str
+    score: Decimal
+    max: Decimal
+    audit: tuple[AuditEntry, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "id": self.id,
+            "number": self.number,
+            "score": text(self.score),
+            "max": text(self.max),
+            "audit": [e.to_dict() for e in self.audit],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CriterionScore:
+        """Read the JSON form back."""
+        return cls(
+            data["id"],
+            data["number"],
+            Decimal(data["score"]),
+            Decimal(data["max"]),
+            _entries(data["audit"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryScore:
+    """A category's subtotal, its criteria, and any clamp applied to the subtotal."""
+
+    id: str
+    name: str
+    score: Decimal
+    max: Decimal
+    criteria: tuple[CriterionScore, ...]
+    adjustments: tuple[AuditEntry, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "score": text(self.score),
+            "max": text(self.max),
+            "criteria": [c.to_dict() for c in self.criteria],
+            "adjustments": [e.to_dict() for e in self.adjustments],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CategoryScore:
+        """Read the JSON form back."""
+        return cls(
+            data["id"],
+            data["name"],
+            Decimal(data["score"]),
+            Decimal(data["max"]),
+            tuple(CriterionScore.from_dict(c) for c in data["criteria"]),
+            _entries(data["adjustments"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RubricInfo:
+    """Which rubric produced a result, precisely enough to re-check it years later."""
+
+    id: str
+    version: str
+    title: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"id": self.id, "version": self.version, "title": self.title, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The score of one evidence record against one rubric."""
+
+    rubric: RubricInfo
+    engine: str
+    total: Decimal
+    max: Decimal
+    grade: str | None
+    categories: tuple[CategoryScore, ...]
+    adjustments: tuple[AuditEntry, ...] = ()
+    evidence: Any = field(default=None, compare=False, repr=False)
+    _sha: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def evidence_sha256(self) -> str:
+        """The SHA-256 of the canonical JSON of the validated evidence (computed once, on demand)."""
+        if not self._sha:
+            self._sha.append(
+                self.evidence if isinstance(self.evidence, str) else sha256_of(_json_value(self.evidence))
+            )
+        return self._sha[0]
+
+    def criterion(self, criterion_id: str) -> CriterionScore:
+        """The score of one criterion, by id."""
+        for category in self.categories:
+            for item in category.criteria:
+                if item.id == criterion_id:
+                    return item
+        raise KeyError(criterion_id)
+
+    def criteria(self) -> tuple[CriterionScore, ...]:
+        """Every criterion's score, in rubric order."""
+        return tuple(c for cat in self.categories for c in cat.criteria)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "kind": "rubric",
+            "rubric": self.rubric.to_dict(),
+            "engine": self.engine,
+            "evidence_sha256": self.evidence_sha256,
+            "total": text(self.total),
+            "max": text(self.max),
+            "grade": self.grade,
+            "categories": [c.to_dict() for c in self.categories],
+            "adjustments": [e.to_dict() for e in self.adjustments],
+        }
+
+    def to_json(self) -> str:
+        """Canonical JSON text (byte-identical for identical inputs)."""
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """Read the JSON form back."""
+        info = data["rubric"]
+        return cls(
+            rubric=RubricInfo(info["id"], info["version"], info["title"], info["sha256"]),
+            engine=data["engine"],
+            total=Decimal(data["total"]),
+            max=Decimal(data["max"]),
+            grade=data["grade"],
+            categories=tuple(CategoryScore.from_dict(c) for c in data["categories"]),
+            adjustments=_entries(data["adjustments"]),
+            evidence=data["evidence_sha256"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PartScore:
+    """One rubric inside a composite: its weight and its own result."""
+
+    name: str
+    weight: Decimal
+    result: Result
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {"name": self.name, "weight": text(self.weight), "result": self.result.to_dict()}
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeResult:
+    """The score of a composite: the branch that applied, each weighted part, the total."""
+
+    composite: RubricInfo
+    engine: str
+    branch: str
+    parts: tuple[PartScore, ...]
+    total: Decimal
+    max: Decimal
+    grade: str | None
+    audit: tuple[AuditEntry, ...]
+    evidence: Any = field(default=None, compare=False, repr=False)
+    _sha: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    @property
+    def evidence_sha256(self) -> str:
+        """The SHA-256 of the canonical JSON of the validated composite record."""
+        if not self._sha:
+            self._sha.append(
+                self.evidence if isinstance(self.evidence, str) else sha256_of(_json_value(self.evidence))
+            )
+        return self._sha[0]
+
+    def part(self, name: str) -> Result:
+        """The result of one part, by name."""
+        for item in self.parts:
+            if item.name == name:
+                return item.result
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "kind": "composite",
+            "composite": self.composite.to_dict(),
+            "engine": self.engine,
+            "evidence_sha256": self.evidence_sha256,
+            "branch": self.branch,
+            "parts": [p.to_dict() for p in self.parts],
+            "total": text(self.total),
+            "max": text(self.max),
+            "grade": self.grade,
+            "audit": [e.to_dict() for e in self.audit],
+        }
+
+    def to_json(self) -> str:
+        """Canonical JSON text."""
+        return dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CompositeResult:
+        """Read the JSON form back."""
+        info = data["composite"]
+        return cls(
+            composite=RubricInfo(info["id"], info["version"], info["title"], info["sha256"]),
+            engine=data["engine"],
+            branch=data["branch"],
+            parts=tuple(
+                PartScore(p["name"], Decimal(p["weight"]), Result.from_dict(p["result"]))
+                for p in data["parts"]
+            ),
+            total=Decimal(data["total"]),
+            max=Decimal(data["max"]),
+            grade=data["grade"],
+            audit=_entries(data["audit"]),
+            evidence=data["evidence_sha256"],
+        )
+
+
+def from_json(raw: str) -> Result | CompositeResult:
+    """Read a result's JSON text back into a result."""
+    data = json.loads(raw)
+    return CompositeResult.from_dict(data) if data.get("kind") == "composite" else Result.from_dict(data)

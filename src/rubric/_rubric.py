@@ -1,0 +1,246 @@
+"""Loaded rubrics and composites: immutable, compiled once, safe to share across threads.
+
+``load`` reads a file and returns a ``Rubric`` or a ``Composite``; both score evidence records.
+A loaded object keeps its source bytes, so it pickles as its source and recompiles on arrival
+(closures do not pickle; sources do).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path as FilePath
+from typing import Any
+
+from ._conditions import Predicate, compile_condition
+from ._documents import DEFAULT_LIMITS, Document, Limits, parse, read_file
+from ._errors import EvidenceError, Positions, Problem, RubricError
+from ._evaluate import clamp_total, compile_rubric, grade_of, score_categories
+from ._evidence import EvidencePlan, check_group, evidence_error, plan_group
+from ._loading import composite_problems, raise_if, reference_problems, validate_model
+from ._model import CompositeDoc, RubricDoc
+from ._numbers import ZERO, text
+from ._result import AuditEntry, CompositeResult, PartScore, Result, RubricInfo
+from ._version import __version__ as _version
+
+ENGINE = f"rubric {_version}"
+
+
+def _info(doc: RubricDoc | CompositeDoc, source: bytes) -> RubricInfo:
+    return RubricInfo(doc.id, doc.version, doc.title, hashlib.sha256(source).hexdigest())
+
+
+class Rubric:
+    """A loaded, checked and compiled rubric."""
+
+    __slots__ = ("_evidence", "_grades", "_plan", "doc", "info", "path", "positions", "source")
+
+    def __init__(self, doc: RubricDoc, document: Document) -> None:
+        """Compile a checked document (use ``load`` or ``Rubric.from_bytes``)."""
+        self.doc = doc
+        self.source = document.source
+        self.path = document.positions.file
+        self.positions = document.positions
+        self.info = _info(doc, document.source)
+        self._plan = compile_rubric(doc)
+        self._evidence = EvidencePlan(
+            groups=tuple(plan_group(c.id, c.evidence) for cat in doc.categories for c in cat.criteria),
+            keys=frozenset(c.id for cat in doc.categories for c in cat.criteria),
+        )
+        self._grades = tuple((g.name, g.min) for g in doc.grades)
+
+    @classmethod
+    def from_bytes(cls, source: bytes, file: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Rubric:
+        """Load a rubric from its YAML bytes."""
+        loaded = load_document(parse(source, file=file, limits=limits))
+        if not isinstance(loaded, Rubric):
+            raise RubricError([Problem("not-a-rubric", "this is a composite, not a rubric", (), file=file)])
+        return loaded
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Rubric.from_bytes, (self.source, self.path))
+
+    @property
+    def id(self) -> str:
+        """The rubric's id."""
+        return self.doc.id
+
+    @property
+    def max(self) -> Decimal:
+        """The declared maximum of the total."""
+        return self.doc.points
+
+    def validate(self, evidence: Any, positions: Positions | None = None) -> dict[str, dict[str, Any]]:
+        """Canonical facts per criterion, or EvidenceError listing every problem."""
+        return self._evidence.validate(evidence, positions)
+
+    def collect(self, evidence: Any, path: tuple[str, ...], problems: list[Problem]) -> dict[str, Any]:
+        """Validate into ``problems`` instead of raising (composites gather all parts' problems)."""
+        return self._evidence.collect(evidence, path, problems)
+
+    def score(self, evidence: Any, *, audit: bool = True, positions: Positions | None = None) -> Result:
+        """Score one evidence record; ``audit=False`` skips building audit entries (same totals)."""
+        return self.score_facts(self._evidence.validate(evidence, positions), audit=audit)
+
+    def score_facts(self, facts: dict[str, dict[str, Any]], *, audit: bool = True) -> Result:
+        """Score facts that have already been validated by this rubric."""
+        categories, running = score_categories(self._plan, facts, audit)
+        total, adjustments = clamp_total(self.doc.id, running, self.doc.floor, self.doc.upper, audit)
+        return Result(
+            rubric=self.info,
+            engine=ENGINE,
+            total=total,
+            max=self.doc.points,
+            grade=grade_of(self._grades, total),
+            categories=categories,
+            adjustments=adjustments,
+            evidence=facts,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Rubric {self.doc.id} {self.doc.version} ({self.path})>"
+
+
+class Composite:
+    """A loaded composite: rubrics combined with weights under conditions."""
+
+    __slots__ = (
+        "_branches",
+        "_facts",
+        "_grades",
+        "doc",
+        "info",
+        "parts",
+        "path",
+        "positions",
+        "source",
+    )
+
+    def __init__(self, doc: CompositeDoc, document: Document, parts: Mapping[str, Rubric]) -> None:
+        """Compile a checked composite whose parts are loaded."""
+        self.doc = doc
+        self.source = document.source
+        self.path = document.positions.file
+        self.positions = document.positions
+        self.info = _info(doc, document.source + b"".join(parts[p].source for p in doc.parts))
+        self.parts = dict(parts)
+        self._facts = plan_group("", doc.evidence)
+        self._branches: tuple[tuple[Predicate, str, tuple[tuple[str, str, Decimal], ...]], ...] = tuple(
+            (
+                compile_condition(b.when, doc.evidence),
+                b.clause,
+                tuple((branch_rule_id(doc.id, i, p), p, w) for p, w in b.weights.items()),
+            )
+            for i, b in enumerate(doc.branches)
+        )
+        self._grades = tuple((g.name, g.min) for g in doc.grades)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (load, (self.path,))
+
+    @property
+    def id(self) -> str:
+        """The composite's id."""
+        return self.doc.id
+
+    @property
+    def max(self) -> Decimal:
+        """The declared maximum of the total."""
+        return self.doc.points
+
+    def score(
+        self, evidence: Any, *, audit: bool = True, positions: Positions | None = None
+    ) -> CompositeResult:
+        """Score a composite record: its own facts plus one record per weighted part."""
+        problems: list[Problem] = []
+        if not isinstance(evidence, dict):
+            raise evidence_error([Problem("wrong-type", "a composite record is a mapping", ())], positions)
+        own = {k: v for k, v in evidence.items() if k not in self.parts}
+        facts = check_group(self._facts, own, (), problems)
+        if problems:
+            raise evidence_error(problems, positions)
+        branch = next((b for b in self._branches if b[0](facts)), None)
+        if branch is None:
+            raise EvidenceError([Problem("no-branch", "no branch of the composite applies to these facts")])
+        _, clause, weights = branch
+        weighted = {name for _, name, _ in weights}
+        part_facts: dict[str, Any] = {}
+        for name in self.parts:
+            if name in weighted or name in evidence:
+                if name not in evidence:
+                    problems.append(Problem("missing", f"no record for part '{name}'", (name,)))
+                    continue
+                part_facts[name] = self.parts[name].collect(evidence[name], (name,), problems)
+        if problems:
+            raise evidence_error(problems, positions)
+        parts, entries, running = [], [], ZERO
+        for rule, name, weight in weights:
+            result = self.parts[name].score_facts(part_facts[name], audit=audit)
+            points = result.total * weight
+            running += points
+            parts.append(PartScore(name, weight, result))
+            entries.append(
+                AuditEntry(
+                    self.doc.id,
+                    rule,
+                    "weight",
+                    clause,
+                    points,
+                    ZERO,
+                    (("total", result.total), ("weight", weight)),
+                )
+            )
+        total, clamps = clamp_total(self.doc.id, running, ZERO, self.doc.points, True)
+        return CompositeResult(
+            composite=self.info,
+            engine=ENGINE,
+            branch=clause,
+            parts=tuple(parts),
+            total=total,
+            max=self.doc.points,
+            grade=grade_of(self._grades, total),
+            audit=(*entries, *clamps),
+            evidence={"facts": facts, **part_facts},
+        )
+
+    def __repr__(self) -> str:
+        return f"<Composite {self.doc.id} {self.doc.version} ({self.path})>"
+
+
+def branch_rule_id(composite: str, index: int, part: str) -> str:
+    """The rule id of one weighted part of one branch: ``<composite>.b<n>.<part>``."""
+    return f"{composite}.b{index + 1}.{part}"
+
+
+def load_document(document: Document, *, limits: Limits = DEFAULT_LIMITS) -> Rubric | Composite:
+    """Check and compile a parsed document: a composite if it has ``parts``, else a rubric."""
+    if isinstance(document.data, dict) and "parts" in document.data:
+        composite = validate_model(CompositeDoc, document)
+        raise_if(composite_problems(composite), document.positions)
+        base = FilePath(document.positions.file or ".").parent
+        parts: dict[str, Rubric] = {}
+        for name, relative in composite.parts.items():
+            try:
+                loaded = load(base / relative, limits=limits)
+            except RubricError as exc:
+                raise RubricError(exc.problems) from None
+            if not isinstance(loaded, Rubric):
+                raise_if(
+                    [Problem("not-a-rubric", f"part '{name}' is itself a composite", ("parts", name))],
+                    document.positions,
+                )
+            else:
+                parts[name] = loaded
+        return Composite(composite, document, parts)
+    doc = validate_model(RubricDoc, document)
+    raise_if(reference_problems(doc), document.positions)
+    return Rubric(doc, document)
+
+
+def load(path: str | FilePath, *, limits: Limits = DEFAULT_LIMITS) -> Rubric | Composite:
+    """Load a rubric or composite file: parsed safely, validated, cross-checked, compiled."""
+    return load_document(read_file(path, limits=limits), limits=limits)
+
+
+__all__ = ["ENGINE", "Composite", "Rubric", "load", "text"]

@@ -1,0 +1,3 @@
+"""The engine version, quoted in every result."""
+
+__version__ = "0.1.0"

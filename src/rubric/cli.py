@@ -1,0 +1,206 @@
+"""The ``rubric`` command: thin argument parsing over the public API.
+
+Exit codes: 0 ok; 1 some records rejected or some cases failed or check found errors; 2 unusable
+input, rubric or I/O; 3 internal error (a bug: please report it). Bad input never prints a
+traceback; ``--debug`` shows one for internal errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ._analysis import check
+from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
+from ._documents import Limits
+from ._errors import Problem, RubricEngineError
+from ._evidence_files import load_evidence
+from ._render import render_composite, render_result
+from ._result import CompositeResult, dumps
+from ._rubric import Composite, Rubric, load
+from ._schema import evidence_schema, rubric_schema
+from ._version import __version__
+
+EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        _err(str(problem))
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """Score one evidence file."""
+    scorer = load(args.rubric, limits=args.limits)
+    document = load_evidence(args.evidence, limits=args.limits)
+    result = scorer.score(document.data, audit=not args.totals, positions=document.positions)
+    if args.json:
+        _out(result.to_json())
+    elif isinstance(result, CompositeResult):
+        _out(render_composite(result))
+    else:
+        _out(render_result(result))
+    return EXIT_OK
+
+
+def _cases_path(rubric: str, cases: str | None) -> str:
+    if cases:
+        return cases
+    path = Path(rubric)
+    return str(path.with_name(path.name.removesuffix(".yaml").removesuffix(".yml") + ".cases.yaml"))
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    """Run a rubric's cases; print a diff for each failure."""
+    scorer = load(args.rubric, limits=args.limits)
+    case_file = load_cases(_cases_path(args.rubric, args.cases), rubric=scorer)
+    outcomes = run_cases(case_file)
+    failed = [o for o in outcomes if not o.passed]
+    for outcome in failed:
+        where = f"{case_file.path}:{outcome.case.line}" if outcome.case.line else case_file.path
+        _out(f"FAIL {where}: {outcome.case.name}")
+        if outcome.case.why:
+            _out(f"  why: {outcome.case.why}")
+        for failure in outcome.failures:
+            _out(f"  {failure}")
+        if outcome.result is not None:
+            for line in _differing_audit(outcome):
+                _out(f"    {line}")
+    _out(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if args.coverage:
+        cov = coverage(scorer, outcomes)
+        for criterion, rules in cov.rules.items():
+            hit = [r for r in rules if r in cov.hit]
+            missed = [r for r in rules if r not in cov.hit]
+            mark = "" if not missed else "  not exercised: " + ", ".join(missed)
+            _out(f"  {criterion}: {len(hit)}/{len(rules)}{mark}")
+        percent = 100 * cov.covered // cov.total if cov.total else 100
+        _out(f"coverage: {cov.covered}/{cov.total} rules ({percent}%)")
+    return EXIT_REJECTED if failed else EXIT_OK
+
+
+def _differing_audit(outcome: Outcome) -> list[str]:
+    result = outcome.result
+    assert result is not None
+    scores = criterion_scores(result)
+    wrong = {k for k, v in outcome.case.criteria.items() if scores.get(k) != v}
+    parts = [p.result for p in result.parts] if isinstance(result, CompositeResult) else [result]
+    lines = []
+    for part in parts:
+        for criterion in part.criteria():
+            if criterion.id in wrong:
+                for entry in criterion.audit:
+                    lines.append(f"{criterion.id} {entry.rule}: {entry.points:+} {entry.clause}")
+    return lines
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Static checks of rubric files."""
+    worst = EXIT_OK
+    reports = []
+    for path in args.rubrics:
+        try:
+            problems = check(load(path, limits=args.limits))
+        except RubricEngineError as exc:
+            problems = list(exc.problems)
+        reports.append((path, problems))
+        if any(p.severity == "error" for p in problems):
+            worst = EXIT_REJECTED
+    if args.format == "json":
+        _out(dumps([{"file": f, "problems": [p.as_dict() for p in ps]} for f, ps in reports]))
+    else:
+        for path, problems in reports:
+            for problem in problems:
+                _out(f"{problem.severity}: {problem}")
+            counts = {s: sum(1 for p in problems if p.severity == s) for s in ("error", "warning", "note")}
+            _out(f"{path}: {counts['error']} errors, {counts['warning']} warnings, {counts['note']} notes")
+    return worst
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of the rubric format, or of one rubric's evidence."""
+    if args.evidence:
+        _out(
+            json.dumps(
+                evidence_schema(load(args.evidence, limits=args.limits)),
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        _out(json.dumps(rubric_schema(), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(prog="rubric", description="Score evidence against YAML rubrics.")
+    parser.add_argument("--version", action="version", version=f"rubric {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
+    parser.add_argument("--max-bytes", type=int, default=Limits().max_bytes, help="largest file accepted")
+    parser.add_argument("--max-depth", type=int, default=Limits().max_depth, help="deepest nesting accepted")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    score = sub.add_parser("score", help="score one evidence record and print an itemised table")
+    score.add_argument("rubric", help="a rubric or composite YAML file")
+    score.add_argument("evidence", help="an evidence record (YAML or JSON)")
+    score.add_argument("--json", action="store_true", help="print the full result as JSON")
+    score.add_argument("--totals", action="store_true", help="skip the audit trail (faster)")
+    score.set_defaults(run=cmd_score)
+
+    test = sub.add_parser("test", help="run the test cases written next to a rubric")
+    test.add_argument("rubric")
+    test.add_argument("cases", nargs="?", help="cases file (default: RUBRIC with .cases.yaml)")
+    test.add_argument("--coverage", action="store_true", help="report which rules the cases exercised")
+    test.set_defaults(run=cmd_test)
+
+    check = sub.add_parser("check", help="static checks: reachable scores, unused rules, ambiguities")
+    check.add_argument("rubrics", nargs="+")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.set_defaults(run=cmd_check)
+
+    schema = sub.add_parser(
+        "schema", help="print a JSON Schema (of rubric files, or of one rubric's evidence)"
+    )
+    schema.add_argument("--evidence", metavar="RUBRIC", help="the evidence schema of this rubric")
+    schema.set_defaults(run=cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.limits = Limits(max_bytes=args.max_bytes, max_depth=args.max_depth)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except RubricEngineError as exc:
+        _problems(exc.problems)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except Exception as exc:  # the last line of defence: never a traceback for users
+        if args.debug:
+            raise
+        _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in rubric; rerun with --debug)")
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Composite", "Rubric", "build_parser", "main"]
