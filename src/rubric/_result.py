@@ -88,6 +88,21 @@ class AuditEntry:
         )
 
 
+def reasons(entries: Any, limit: int | None = None, part: str | None = None) -> list[dict[str, Any]]:
+    """The rule entries that cost points, most costly first (a scorecard's reason codes)."""
+    costly = sorted(
+        (e for e in entries if e.points < 0 and e.kind not in ("start", "floor", "cap")),
+        key=lambda e: (e.points, e.rule),
+    )
+    out = []
+    for e in costly[:limit]:
+        item = {"criterion": e.criterion, "rule": e.rule, "clause": e.clause, "points": text(e.points)}
+        if part is not None:
+            item["part"] = part
+        out.append(item)
+    return out
+
+
 def _entries(items: Any) -> tuple[AuditEntry, ...]:
     return tuple(AuditEntry.from_dict(e) for e in items)
 
@@ -226,6 +241,24 @@ class Result:
         """Canonical JSON text (byte-identical for identical inputs)."""
         return dumps(self.to_dict())
 
+    def summary(self) -> dict[str, Any]:
+        """The compact form for batch output: totals, subtotals, criterion scores, reason codes."""
+        return {
+            "kind": "rubric",
+            "rubric": self.rubric.to_dict(),
+            "engine": self.engine,
+            "evidence_sha256": self.evidence_sha256,
+            "total": text(self.total),
+            "max": text(self.max),
+            "grade": self.grade,
+            "categories": [
+                {"id": c.id, "name": c.name, "score": text(c.score), "max": text(c.max)}
+                for c in self.categories
+            ],
+            "criteria": {c.id: text(c.score) for c in self.criteria()},
+            "reasons": reasons(e for c in self.criteria() for e in c.audit),
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
         """Read the JSON form back."""
@@ -304,6 +337,36 @@ class CompositeResult:
     def to_json(self) -> str:
         """Canonical JSON text."""
         return dumps(self.to_dict())
+
+    def summary(self) -> dict[str, Any]:
+        """The compact form for batch output: each weighted part side by side, and reason codes."""
+        return {
+            "kind": "composite",
+            "composite": self.composite.to_dict(),
+            "engine": self.engine,
+            "evidence_sha256": self.evidence_sha256,
+            "branch": self.branch,
+            "total": text(self.total),
+            "max": text(self.max),
+            "grade": self.grade,
+            "parts": [
+                {
+                    "name": p.name,
+                    "weight": text(p.weight),
+                    **{
+                        k: v
+                        for k, v in p.result.summary().items()
+                        if k in ("total", "max", "categories", "criteria")
+                    },
+                }
+                for p in self.parts
+            ],
+            "reasons": [
+                r
+                for p in self.parts
+                for r in reasons((e for c in p.result.criteria() for e in c.audit), part=p.name)
+            ],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CompositeResult:

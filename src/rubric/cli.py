@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._analysis import check
+from ._atomic import atomic_writer
+from ._batch import run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
 from ._documents import Limits
 from ._errors import Problem, RubricEngineError
 from ._evidence_files import load_evidence
 from ._render import render_composite, render_result
+from ._report import csv_report, dumps_rows, markdown, rank, read_results
 from ._result import CompositeResult, dumps
 from ._rubric import Composite, Rubric, load
 from ._schema import evidence_schema, rubric_schema
@@ -143,6 +147,56 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _progress(count: int) -> None:
+    sys.stderr.write(f"\r{count} records")
+    sys.stderr.flush()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so that atomic writers remove their temporary files
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Score a file of records into a results file and an errors file."""
+    scorer = load(args.rubric, limits=args.limits)
+    signal.signal(signal.SIGTERM, _terminate)
+    show = _progress if sys.stderr.isatty() else None
+    summary = run_batch(
+        scorer,
+        args.input,
+        args.out,
+        errors=args.errors,
+        fmt=args.format,
+        audit=args.audit,
+        workers=args.workers,
+        max_errors=args.max_errors,
+        limits=args.limits,
+        progress=show,
+    )
+    if show is not None:
+        sys.stderr.write("\r")
+    _err(str(summary))
+    if summary.rejected:
+        _err(f"rejected records: {args.errors or str(args.out) + '.errors.jsonl'}")
+    return EXIT_REJECTED if summary.rejected else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rank batch results into a bulletin."""
+    rows = rank(list(read_results(args.results)), top=args.top)
+    body = {
+        "md": lambda: markdown(rows, args.title),
+        "csv": lambda: csv_report(rows),
+        "json": lambda: dumps_rows(rows),
+    }[args.format]()
+    if args.out:
+        with atomic_writer(args.out, newline="") as handle:
+            handle.write(body)
+    else:
+        sys.stdout.write(body)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(prog="rubric", description="Score evidence against YAML rubrics.")
@@ -169,6 +223,29 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("rubrics", nargs="+")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.set_defaults(run=cmd_check)
+
+    batch = sub.add_parser(
+        "batch", help="score many records (JSON Lines, CSV or a YAML list) into JSON Lines or CSV"
+    )
+    batch.add_argument("rubric")
+    batch.add_argument("input", help="records: .jsonl, .csv (one column per fact) or .yaml (a list)")
+    batch.add_argument("--out", required=True, help="results file (written atomically)")
+    batch.add_argument("--errors", help="rejected records (default: OUT.errors.jsonl)")
+    batch.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    batch.add_argument("--audit", action="store_true", help="write full results with audit entries")
+    batch.add_argument("--workers", type=int, default=1, help="processes to score with")
+    batch.add_argument(
+        "--max-errors", type=int, help="stop after N rejected records (outputs left unchanged)"
+    )
+    batch.set_defaults(run=cmd_batch)
+
+    report = sub.add_parser("report", help="rank batch results into a bulletin (Markdown, CSV or JSON)")
+    report.add_argument("results", help="a JSON Lines file written by 'rubric batch'")
+    report.add_argument("--format", choices=["md", "csv", "json"], default="md")
+    report.add_argument("--out", help="write here (atomically) instead of standard output")
+    report.add_argument("--top", type=int, default=3, help="clauses listed per unit")
+    report.add_argument("--title", default="考核结果通报")
+    report.set_defaults(run=cmd_report)
 
     schema = sub.add_parser(
         "schema", help="print a JSON Schema (of rubric files, or of one rubric's evidence)"

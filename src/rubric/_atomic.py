@@ -1,0 +1,40 @@
+"""Atomic output: write to a temporary file beside the destination, fsync, then rename over it.
+
+An interrupted run therefore never leaves a half-written file under the final name, and the
+previous output stays byte-identical until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+
+@contextlib.contextmanager
+def atomic_writer(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
+    """A text handle whose content replaces ``path`` only when the block completes."""
+    target = Path(path)
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, on every path
+        "w",
+        encoding="utf-8",
+        newline=newline,
+        dir=target.parent or ".",
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        delete=False,
+    )
+    try:
+        yield handle  # type: ignore[misc]  # a TextIO in all but name
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        os.replace(handle.name, target)
+    except BaseException:
+        handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(handle.name)
+        raise

@@ -1,0 +1,218 @@
+"""Batch scoring: stream records from a file, score each, write results and rejects atomically.
+
+Memory stays flat: records are read, scored and written one chunk at a time. Nothing is lost: a
+bad record goes to the errors file with its line number and all its problems, the run ends with
+``read == scored + rejected + blank``, and both output files appear under their final names only
+when the run completes (``--max-errors`` stopping early leaves the previous outputs untouched).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import multiprocessing
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from ._atomic import atomic_writer
+from ._documents import DEFAULT_LIMITS, Limits
+from ._errors import EvidenceError, Problem
+from ._numbers import text
+from ._readers import Item, read_items
+from ._result import CompositeResult, Result
+from ._rubric import Composite, Rubric
+
+CHUNK = 500
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
+Format = Literal["jsonl", "csv"]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """How a batch run accounted for its input."""
+
+    read: int
+    scored: int
+    rejected: int
+    blank: int
+    stopped_early: bool = False
+
+    @property
+    def balanced(self) -> bool:
+        """Every line read is scored, rejected or blank."""
+        return self.read == self.scored + self.rejected + self.blank
+
+    def __str__(self) -> str:
+        tail = " (stopped early: --max-errors reached; outputs left unchanged)" if self.stopped_early else ""
+        return f"read {self.read}, scored {self.scored}, rejected {self.rejected}, blank {self.blank}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One scored or rejected line, ready to write."""
+
+    line: int
+    unit: str
+    output: str | None  # a JSON line or a CSV row (already formatted)
+    problems: tuple[Problem, ...] = ()
+    blank: bool = False
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, separators=(",", ":"))
+
+
+def csv_header(scorer: Rubric | Composite) -> list[str]:
+    """Columns of the CSV output: unit, line, total, max, grade, then subtotals."""
+    if isinstance(scorer, Composite):
+        extra = [f"{name}.total" for name in scorer.parts]
+    else:
+        extra = [f"{c.id}" for c in scorer.doc.categories]
+    return ["unit", "line", "total", "max", "grade", *extra]
+
+
+def _csv_row(unit: str, line: int, result: Result | CompositeResult, parts: tuple[str, ...]) -> list[str]:
+    row = [unit, str(line), text(result.total), text(result.max), result.grade or ""]
+    if isinstance(result, CompositeResult):
+        weighted = {p.name: text(p.result.total) for p in result.parts}
+        row += [weighted.get(name, "") for name in parts]
+    else:
+        row += [text(c.score) for c in result.categories]
+    return row
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula (numbers stay numbers)."""
+    if value and value[0] in "=+-@\t\r" and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(value: str) -> bool:
+    return _NUMBER.match(value) is not None
+
+
+def csv_line(cells: Iterable[str]) -> str:
+    """One CSV line with every cell made safe."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([safe_cell(c) for c in cells])
+    return out.getvalue()
+
+
+class _Worker:
+    """Scores items; built once per process (the scorer travels pickled as its source)."""
+
+    def __init__(self, scorer: Rubric | Composite, fmt: Format, audit: bool) -> None:
+        self.scorer, self.fmt, self.audit = scorer, fmt, audit
+        self.parts = tuple(scorer.parts) if isinstance(scorer, Composite) else ()
+
+    def __call__(self, item: Item) -> Scored:
+        if item.blank or item.problems:
+            return Scored(item.line, item.unit, None, item.problems, item.blank)
+        try:
+            result = self.scorer.score(item.record, audit=True)
+        except EvidenceError as exc:
+            return Scored(item.line, item.unit, None, exc.problems)
+        if self.fmt == "csv":
+            return Scored(item.line, item.unit, csv_line(_csv_row(item.unit, item.line, result, self.parts)))
+        body = result.to_dict() if self.audit else result.summary()
+        return Scored(item.line, item.unit, _compact({"unit": item.unit, "line": item.line, **body}) + "\n")
+
+    def chunk(self, items: list[Item]) -> list[Scored]:
+        """Score a chunk (the unit of work sent to a process)."""
+        return [self(item) for item in items]
+
+
+_WORKER: _Worker | None = None
+
+
+def _init(scorer: Rubric | Composite, fmt: Format, audit: bool) -> None:
+    global _WORKER  # noqa: PLW0603 - one worker object per process, set by the pool initializer
+    _WORKER = _Worker(scorer, fmt, audit)
+
+
+def _run_chunk(items: list[Item]) -> list[Scored]:
+    assert _WORKER is not None
+    return _WORKER.chunk(items)
+
+
+def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
+    while chunk := list(itertools.islice(items, CHUNK)):
+        yield chunk
+
+
+def score_stream(
+    scorer: Rubric | Composite,
+    items: Iterator[Item],
+    *,
+    fmt: Format = "jsonl",
+    audit: bool = False,
+    workers: int = 1,
+) -> Iterator[Scored]:
+    """Score items in input order, in this process or in ``workers`` processes."""
+    if workers <= 1:
+        worker = _Worker(scorer, fmt, audit)
+        for item in items:
+            yield worker(item)
+        return
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init, initargs=(scorer, fmt, audit)) as pool:
+        for chunk in pool.imap(_run_chunk, _chunks(items)):
+            yield from chunk
+
+
+def error_record(scored: Scored, source: str) -> str:
+    """A line of the errors file: the input file and line, the unit, and all the record's problems."""
+    problems = [replace(p, file=source, line=p.line or scored.line).as_dict() for p in scored.problems]
+    return _compact({"file": source, "line": scored.line, "unit": scored.unit, "problems": problems}) + "\n"
+
+
+def run_batch(
+    scorer: Rubric | Composite,
+    source: str | Path,
+    out: str | Path,
+    *,
+    errors: str | Path | None = None,
+    fmt: Format = "jsonl",
+    audit: bool = False,
+    workers: int = 1,
+    max_errors: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Score every record of ``source`` into ``out`` (and rejects into ``errors``), atomically."""
+    errors_path = Path(errors) if errors is not None else Path(str(out) + ".errors.jsonl")
+    read = scored = rejected = blank = 0
+    items = read_items(source, scorer, limits)
+    stopped = False
+    try:
+        with atomic_writer(out, newline="") as handle, atomic_writer(errors_path) as bad:
+            if fmt == "csv":
+                handle.write(csv_line(csv_header(scorer)))
+            for result in score_stream(scorer, items, fmt=fmt, audit=audit, workers=workers):
+                read += 1
+                if result.blank:
+                    blank += 1
+                elif result.output is None:
+                    rejected += 1
+                    bad.write(error_record(result, str(source)))
+                    if max_errors is not None and rejected >= max_errors:
+                        stopped = True
+                        raise _StopEarly
+                else:
+                    scored += 1
+                    handle.write(result.output)
+                if progress is not None and read % 1000 == 0:
+                    progress(read)
+    except _StopEarly:
+        pass
+    return Summary(read, scored, rejected, blank, stopped)
+
+
+class _StopEarly(Exception):
+    """Raised inside the writers so that neither output is renamed into place."""
