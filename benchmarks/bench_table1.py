@@ -165,14 +165,14 @@ def _check_value(where: str, kind: Any, value: Any) -> Any:
         return value
     tag, names = kind
     if tag == "choice":
-        if type(value) is not str or value not in names:
+        if not isinstance(value, str) or value not in names:
             raise ValueError(f"{where}: expected one of {', '.join(names)}, got {value!r}")
         return value
     if not isinstance(value, (list, tuple)):
         raise ValueError(f"{where}: expected a list of the items present, got {value!r}")
     present = set()
     for item in value:
-        if type(item) is not str or item not in names:
+        if not isinstance(item, str) or item not in names:
             raise ValueError(f"{where}: unknown item {item!r}")
         if item in present:
             raise ValueError(f"{where}: item {item!r} is listed twice")
@@ -492,8 +492,12 @@ def main(argv: list[str] | None = None) -> int:
         f"records       {len(records)} (random.Random({SEED})), {args.repeats} repeats; "
         f"totals {min(totals)}-{max(totals)}, mean {statistics.fmean(totals):.2f}"
     )
-    print(f"coverage      {'every flag value, item and option drawn' if not gaps else 'MISSING ' + str(gaps)}")
-    print(f"checked       (a)-(d) identical totals on all records; {rejected} invalid records refused by a, c")
+    print(
+        f"coverage      {'every flag value, item and option drawn' if not gaps else 'MISSING ' + str(gaps)}"
+    )
+    print(
+        f"checked       (a)-(d) identical totals on all records; {rejected} invalid records refused by a, c"
+    )
     print()
 
     scorers: dict[str, Callable[[Any], Any]] = {

@@ -17,14 +17,22 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._conditions import Condition, Facts, compile_condition
+from ._conditions import Condition, Facts, compile_condition, flag_test
 from ._conditions import check as check_condition
 from ._conditions import reads as condition_reads
+from ._conditions import samples as condition_samples
 from ._errors import suggest
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, total
-from ._numbers import ZERO, Points
+from ._numbers import ZERO, NonEmpty, Points
 
 INFINITY = Decimal("Infinity")
+POINTS = (Decimal("0.5"), Decimal(1), Decimal(2), Decimal(3), Decimal(5))
+
+
+def _caps(st: Any) -> Any:
+    return st.one_of(st.just({}), st.sampled_from(POINTS[2:]).map(lambda c: {"cap": c}))
+
+
 Apply = Callable[[Facts], Decimal | None]
 
 
@@ -84,6 +92,29 @@ class Clause(BaseModel):
         """The most this one rule may add or take off, if it is capped."""
         return None
 
+    @classmethod
+    def samples(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        """A hypothesis strategy of raw rules of this kind over ``fields`` (None if none fits).
+
+        ``st`` is ``hypothesis.strategies``, passed in so the core never imports hypothesis.
+        """
+        if cls.target_type is None:
+            return None
+        names = [n for n, spec in fields.items() if isinstance(spec, cls.target_type)]
+        if not names:
+            return None
+        extra = cls._sample_extra(st, fields)
+        return st.builds(
+            lambda name, more, cap: {cls.kind: name, "clause": cls.kind, **more, **cap},
+            st.sampled_from(names),
+            extra,
+            _caps(st) if issubclass(cls, _Capped) else st.just({}),
+        )
+
+    @classmethod
+    def _sample_extra(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        return st.sampled_from(POINTS).map(lambda p: {"points": p})
+
 
 CLAUSES: dict[str, type[Clause]] = {}
 
@@ -102,6 +133,16 @@ def clause(key: str) -> Callable[[type[Clause]], type[Clause]]:
 class _Conditional(Clause):
     when: Condition
 
+    @classmethod
+    def samples(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        """``deduct``/``award`` of a few points under a random condition."""
+        conditions = condition_samples(st, fields)
+        if conditions is None:
+            return None
+        return st.builds(
+            lambda p, c: {cls.kind: p, "when": c, "clause": cls.kind}, st.sampled_from(POINTS), conditions
+        )
+
     def reads(self) -> tuple[str, ...]:
         """The fields the condition reads, once each."""
         return tuple(dict.fromkeys(condition_reads(self.when)))
@@ -112,6 +153,15 @@ class _Conditional(Clause):
             yield Defect(d.code, d.message, ("when", *d.path), d.hint)
 
 
+def _when(cond: Condition, fields: Mapping[str, FieldSpec], points: Decimal) -> Apply:
+    simple = flag_test(cond)
+    if simple is not None:  # the common case, one call per record instead of two
+        name, expected = simple
+        return lambda facts: points if facts[name] is expected else None
+    holds = compile_condition(cond, fields)
+    return lambda facts: points if holds(facts) else None
+
+
 @clause("deduct")
 class Deduct(_Conditional):
     """Take fixed points off when the condition holds (不健全扣2分)."""
@@ -120,8 +170,7 @@ class Deduct(_Conditional):
 
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """-points when the condition holds."""
-        holds, points = compile_condition(self.when, fields), -self.deduct
-        return lambda facts: points if holds(facts) else None
+        return _when(self.when, fields, -self.deduct)
 
     def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
         """[-points, 0]."""
@@ -136,8 +185,7 @@ class Award(_Conditional):
 
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """+points when the condition holds."""
-        holds, points = compile_condition(self.when, fields), self.award
-        return lambda facts: points if holds(facts) else None
+        return _when(self.when, fields, self.award)
 
     def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
         """[0, points]."""
@@ -220,6 +268,10 @@ class _Assessed(_Capped):
     target_type = Assessed
     sign: ClassVar[int]
 
+    @classmethod
+    def _sample_extra(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        return st.just({})
+
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """± the sum of the amounts the assessor chose."""
         name, sign = self.target(), self.sign
@@ -256,7 +308,7 @@ class Tiers(Clause):
 
     target_type = Choice
     tiers: str
-    levels: dict[str, Points] = Field(min_length=1)
+    levels: NonEmpty[dict[str, Points]]
 
     @model_validator(mode="after")
     def _non_negative(self) -> Tiers:
@@ -288,6 +340,19 @@ class Tiers(Clause):
                     suggest(level, spec.options),
                 )
 
+    @classmethod
+    def samples(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        """Tiers over a choice field, each option with its points."""
+        choices = [(n, spec.options) for n, spec in fields.items() if isinstance(spec, Choice)]
+        if not choices:
+            return None
+        levels = (Decimal(0), Decimal(1), Decimal("2.5"), Decimal(5))
+        return st.sampled_from(choices).flatmap(
+            lambda c: st.lists(st.sampled_from(levels), min_size=len(c[1]), max_size=len(c[1])).map(
+                lambda pts: {"tiers": c[0], "levels": dict(zip(c[1], pts, strict=True)), "clause": "tiers"}
+            )
+        )
+
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """The chosen level's points."""
         name, levels = self.tiers, dict(self.levels)
@@ -313,6 +378,12 @@ class Veto(Clause):
         """The condition's defects, under ``veto``."""
         for d in check_condition(self.veto, fields):
             yield Defect(d.code, d.message, ("veto", *d.path), d.hint)
+
+    @classmethod
+    def samples(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        """A veto under a random condition."""
+        conditions = condition_samples(st, fields)
+        return None if conditions is None else conditions.map(lambda c: {"veto": c, "clause": "veto"})
 
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """0 when the veto holds."""

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from ._errors import suggest
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag
+from ._numbers import NonEmpty
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]
@@ -32,13 +33,13 @@ class Not(_Base):
 class All(_Base):
     """True when every inner condition is true."""
 
-    all_: tuple[Condition, ...] = Field(alias="all", min_length=1)
+    all_: NonEmpty[tuple[Condition, ...]] = Field(alias="all")
 
 
 class AnyOf(_Base):
     """True when at least one inner condition is true."""
 
-    any_: tuple[Condition, ...] = Field(alias="any", min_length=1)
+    any_: NonEmpty[tuple[Condition, ...]] = Field(alias="any")
 
 
 class Test(_Base):
@@ -182,8 +183,21 @@ def _check_test(test: Test, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]
             )
 
 
+def flag_test(cond: Condition) -> tuple[str, bool] | None:
+    """(field, value) when the condition only asks whether one flag is true or false."""
+    if isinstance(cond, str):
+        return cond, True
+    if isinstance(cond, Not) and isinstance(cond.not_, str):
+        return cond.not_, False
+    return None
+
+
 def compile_condition(cond: Condition, fields: Mapping[str, FieldSpec]) -> Predicate:
     """A predicate over a criterion's validated facts (the condition has passed ``check``)."""
+    simple = flag_test(cond)
+    if simple is not None:
+        name, expected = simple
+        return lambda facts: facts[name] is expected
     if isinstance(cond, str):
         name = cond
         return lambda facts: facts[name] is True
@@ -219,3 +233,31 @@ def _compile_test(test: Test, spec: FieldSpec) -> Predicate:
         return checks[0]
     both = tuple(checks)
     return lambda facts: all(c(facts) for c in both)
+
+
+def samples(st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+    """A hypothesis strategy of raw conditions over ``fields``, or None if none can be written."""
+    leaves = []
+    for name, spec in fields.items():
+        if isinstance(spec, Flag):
+            leaves.append(st.just(name))
+        elif isinstance(spec, Count):
+            leaves.append(st.integers(0, spec.max).map(lambda n, f=name: {"field": f, "at_least": n}))
+        elif isinstance(spec, Checklist):
+            leaves.append(st.sampled_from(spec.items).map(lambda i, f=name: {"field": f, "has": i}))
+            leaves.append(st.integers(0, len(spec.items)).map(lambda n, f=name: {"field": f, "at_most": n}))
+        elif isinstance(spec, Choice):
+            leaves.append(st.sampled_from(spec.options).map(lambda o, f=name: {"field": f, "is": o}))
+        elif isinstance(spec, Assessed):
+            leaves.append(st.integers(0, 2).map(lambda n, f=name: {"field": f, "at_least": n}))
+    if not leaves:
+        return None
+    return st.recursive(
+        st.one_of(leaves),
+        lambda inner: st.one_of(
+            inner.map(lambda c: {"not": c}),
+            st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"all": cs}),
+            st.lists(inner, min_size=1, max_size=3).map(lambda cs: {"any": cs}),
+        ),
+        max_leaves=4,
+    )

@@ -12,6 +12,7 @@ are booleans, only plain decimal digits are integers, numbers with a point or ex
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -62,13 +63,13 @@ def _scalar(value: str, tag: str | None, plain: bool) -> object:
         return True
     if value in _FALSE:
         return False
-    if len(value) <= _MAX_NUMBER_CHARS:
-        if _INT.match(value):
-            return int(value)
-        if _DECIMAL.match(value):
-            return Decimal(value)
-    elif _DECIMAL.match(value):
+    number = _INT.match(value) or _DECIMAL.match(value)
+    if number and len(value) > _MAX_NUMBER_CHARS:
         raise ValueError(f"a number of {len(value)} characters is longer than any score needs")
+    if _INT.match(value):
+        return int(value)
+    if number:
+        return Decimal(value)
     return value
 
 
@@ -82,6 +83,7 @@ class _Builder:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.marks: dict[Path, tuple[int, int]] = {}
+        self.keys: dict[Path, tuple[int, int]] = {}
         self.stack: list[list[Any]] = []  # frames: [container, path, pending mapping key]
         self.root: Any = None
         self.documents = 0
@@ -110,6 +112,7 @@ class _Builder:
                     "each key may appear once; merge the two entries",
                 )
             frame[2] = key
+            self.keys[(*path, key)] = (line, col)
             return path
         else:
             child = (*path, frame[2])
@@ -152,7 +155,7 @@ class _Builder:
             )
         elif isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             tag = event.tag
-            if tag is not None and tag not in _STR_TAGS and tag != "tag:yaml.org,2002:map":
+            if tag is not None and tag not in _STR_TAGS:
                 raise _Fail("yaml-tag", f"the tag {tag} is not allowed", line, col, "remove the tag")
             if isinstance(event, yaml.ScalarEvent):
                 try:
@@ -166,12 +169,12 @@ class _Builder:
             self.stack.pop()
 
 
-def _build(text: str, limits: Limits) -> tuple[Any, dict[Path, tuple[int, int]]]:
+def _build(text: str, limits: Limits) -> _Builder:
     """Plain data and node positions from YAML text."""
     builder = _Builder(limits)
     for event in yaml.parse(text, Loader=_Loader):
         builder.feed(event)
-    return builder.root, builder.marks
+    return builder
 
 
 class _Fail(Exception):
@@ -187,7 +190,8 @@ def _decode(raw: bytes, file: str | None) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[start : exc.start].decode("utf-8", errors="replace")) + 1
         raise _Fail(
             "not-utf8",
             f"byte {raw[exc.start]:#04x} is not UTF-8",
@@ -203,29 +207,44 @@ def parse(
     file: str | None = None,
     error: type[RubricEngineError] = RubricError,
     limits: Limits = DEFAULT_LIMITS,
+    size: int | None = None,
 ) -> Document:
     """Read YAML (or JSON, which this reads as YAML) bytes into plain data with positions."""
+    text = ""
     try:
         if len(raw) > limits.max_bytes:
             raise _Fail(
                 "too-large",
-                f"{len(raw)} bytes is over the limit of {limits.max_bytes}",
+                f"{size if size is not None else len(raw)} bytes is over the limit of {limits.max_bytes}",
                 None,
                 None,
                 "split the file, or raise Limits.max_bytes",
             )
         text = _decode(raw, file)
-        data, marks = _build(text, limits)
+        built = _build(text, limits)
     except _Fail as fail:
         raise error([_with_file(fail.problem, file)]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        code = "too-deep" if "nesting depth" in message else "yaml-syntax"
+        raise error([_with_file(_problem(code, message, line, col), file)]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _place(text, exc.position)
+        message = f"the character {exc.character!r} is not allowed in YAML"
         raise error([_with_file(_problem("yaml-syntax", message, line, col), file)]) from None
     except yaml.YAMLError as exc:
-        raise error([_with_file(_problem("yaml-syntax", str(exc), None, None), file)]) from None
-    return Document(data=data, positions=Positions(file=file, marks=marks), source=raw)
+        raise error([_with_file(_problem("yaml-syntax", str(exc), 1, 1), file)]) from None
+    return Document(
+        data=built.root, positions=Positions(file=file, marks=built.marks, keys=built.keys), source=raw
+    )
+
+
+def _place(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of a character offset."""
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
 
 
 def _with_file(problem: Problem, file: str | None) -> Problem:
@@ -250,47 +269,75 @@ def read_file(
     name = str(path)
     try:
         with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
             raw = handle.read(limits.max_bytes + 1)
     except OSError as exc:
         raise error([Problem(code="io", message=exc.strerror or str(exc), file=name)]) from None
-    return parse(raw, file=name, error=error, limits=limits)
+    return parse(raw, file=name, error=error, limits=limits, size=max(size, len(raw)))
 
 
 def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a number this engine accepts")
+    raise _JsonFail("not-finite", f"{name} is not a number this engine accepts")
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"key '{key}' appears twice in the same object")
+            raise _JsonFail("duplicate-key", f"key '{key}' appears twice in the same object")
         out[key] = value
     return out
 
 
+def _float(text: str) -> Decimal:
+    if len(text) > _MAX_NUMBER_CHARS:
+        raise _JsonFail(
+            "number-too-large", f"a number of {len(text)} characters is longer than any score needs"
+        )
+    return Decimal(text)
+
+
 def _int(text: str) -> int:
     if len(text) > _MAX_NUMBER_CHARS:
-        raise ValueError(f"a number of {len(text)} digits is longer than any score needs")
+        raise _JsonFail("number-too-large", f"a number of {len(text)} digits is longer than any score needs")
     return int(text)
 
 
+class RecordError(EvidenceError, ValueError):
+    """A JSON record that cannot be read (an EvidenceError, and a ValueError for json users)."""
+
+
 def parse_json_line(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
-    """Parse one JSON value strictly (Decimal numbers, no NaN, no duplicate keys); ValueError if bad."""
+    """Parse one JSON value strictly (Decimal numbers, no NaN, no duplicate keys); RecordError if bad."""
+    try:
+        return _json_value(text, limits)
+    except _JsonFail as fail:
+        raise RecordError([Problem(fail.code, str(fail))]) from None
+    except ValueError as exc:
+        raise RecordError([Problem("bad-json", str(exc))]) from None
+
+
+class _JsonFail(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _json_value(text: str, limits: Limits) -> Any:
     if len(text) > limits.max_bytes:
-        raise ValueError(f"a record of {len(text)} characters is over the limit")
+        raise _JsonFail("too-large", f"a record of {len(text)} characters is over the limit")
     try:
         value = json.loads(
             text,
-            parse_float=Decimal,
+            parse_float=_float,
             parse_int=_int,
             parse_constant=_refuse_constant,
             object_pairs_hook=_pairs,
         )
     except RecursionError:
-        raise ValueError("nesting too deep") from None
+        raise _JsonFail("too-deep", "nesting too deep") from None
     if _depth(value) > limits.max_depth:
-        raise ValueError(f"nesting deeper than {limits.max_depth} levels")
+        raise _JsonFail("too-deep", f"nesting deeper than {limits.max_depth} levels")
     return value
 
 

@@ -52,6 +52,7 @@ class Problem:
     column: int | None = None
     severity: Severity = "error"
     hint: str = ""
+    at_key: bool = False  # the problem is the key itself (unknown key), so point at the key
 
     def __str__(self) -> str:
         where = ""
@@ -84,12 +85,17 @@ class Positions:
 
     file: str | None
     marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, problem: Problem) -> Problem:
         """Stamp file, line and column on a problem, using the deepest known prefix of its path."""
         if problem.line is not None:
             return problem
         path = problem.path
+        if problem.at_key or problem.code == "unknown-key":
+            mark = self.keys.get(path)
+            if mark is not None:
+                return replace(problem, file=self.file, line=mark[0], column=mark[1])
         for end in range(len(path), -1, -1):
             mark = self.marks.get(path[:end])
             if mark is not None:

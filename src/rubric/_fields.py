@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._errors import Path, short_repr, suggest
-from ._numbers import ZERO, Points, json_number, text
+from ._numbers import ZERO, NonEmpty, Points, json_number, text
 
 DEFAULT_COUNT_MAX = 1_000_000
 MAX_TEXT = 2000
@@ -99,6 +99,30 @@ class FieldSpec(BaseModel):
         """A finite set of values that reaches every score the field can give (for analysis)."""
         raise NotImplementedError
 
+    def fast(self) -> Callable[[Any], bool]:
+        """A cheap test, built once: True when a value is valid and can be scored as it is
+        (anything else goes through ``check``, which names the problem or normalises)."""
+        return lambda value: False
+
+    def canonical(self, value: Any) -> Any:
+        """The one canonical form of a valid value (for hashing and the audit trail)."""
+        return value
+
+    # Hypothesis hooks: ``st`` is ``hypothesis.strategies``, passed in so that the core never
+    # imports hypothesis; rubric.testing is the one caller.
+    def values(self, st: Any) -> Any:
+        """A strategy of valid values, as a caller would pass them."""
+        raise NotImplementedError
+
+    def defects(self, st: Any) -> Any:
+        """A strategy of (bad value, expected problem code, path inside the value)."""
+        raise NotImplementedError
+
+    @classmethod
+    def declarations(cls, st: Any) -> Any:
+        """A strategy of raw declarations of this type (for random rubrics)."""
+        raise NotImplementedError
+
     def value_schema(self) -> dict[str, Any]:
         """The JSON Schema of a value of this field."""
         raise NotImplementedError
@@ -139,6 +163,30 @@ class Flag(FieldSpec):
         """Both values."""
         return (False, True)
 
+    def fast(self) -> Callable[[Any], bool]:
+        """A boolean."""
+        return lambda value: value is True or value is False
+
+    def values(self, st: Any) -> Any:
+        """Both booleans."""
+        return st.booleans()
+
+    def defects(self, st: Any) -> Any:
+        """Numbers, text and null where a boolean belongs."""
+        return st.sampled_from(
+            [
+                (1, "wrong-type", ()),
+                (0, "wrong-type", ()),
+                ("true", "wrong-type", ()),
+                (None, "wrong-type", ()),
+            ]
+        )
+
+    @classmethod
+    def declarations(cls, st: Any) -> Any:
+        """A flag."""
+        return st.just({"type": "flag", "label": "是否"})
+
     def value_schema(self) -> dict[str, Any]:
         """A JSON boolean."""
         return {"type": "boolean"}
@@ -161,10 +209,15 @@ class Count(FieldSpec):
         if isinstance(value, Decimal):
             if not value.is_finite():
                 raise Invalid(Defect("not-finite", f"expected a whole number, got {value}"))
+            # Compare before any arithmetic: 1E+999999999 is a valid Decimal that overflows abs().
+            if value < 0:
+                raise Invalid(Defect("negative", f"a count cannot be negative, got {short_repr(value)}"))
+            if value > self.max:
+                raise Invalid(
+                    Defect("out-of-range", f"a count must be at most {self.max}, got {short_repr(value)}")
+                )
             if value != value.to_integral_value():
                 raise Invalid(Defect("not-whole", f"a count is a whole number, got {short_repr(value)}"))
-            if abs(value) > self.max:
-                raise Invalid(Defect("out-of-range", f"a count must be at most {self.max}"))
             value = int(value)
         if value < 0:
             raise Invalid(Defect("negative", f"a count cannot be negative, got {short_repr(value)}"))
@@ -178,6 +231,32 @@ class Count(FieldSpec):
         """Zero, one, two and the maximum: scores are monotone in a count."""
         return tuple(sorted({0, min(1, self.max), min(2, self.max), self.max}))
 
+    def fast(self) -> Callable[[Any], bool]:
+        """An int in range (bool is a subclass of int, hence the exact type test)."""
+        most = self.max
+        return lambda value: type(value) is int and 0 <= value <= most
+
+    def values(self, st: Any) -> Any:
+        """0 to max, with both ends likely."""
+        return st.one_of(st.sampled_from(sorted({0, self.max})), st.integers(0, self.max))
+
+    def defects(self, st: Any) -> Any:
+        """Negative, boolean, text, fractional and too-large counts."""
+        return st.sampled_from(
+            [
+                (-1, "negative", ()),
+                (True, "wrong-type", ()),
+                ("3", "wrong-type", ()),
+                (Decimal("0.5"), "not-whole", ()),
+                (self.max + 1, "out-of-range", ()),
+            ]
+        )
+
+    @classmethod
+    def declarations(cls, st: Any) -> Any:
+        """A count with a small maximum."""
+        return st.integers(1, 30).map(lambda m: {"type": "count", "label": "次数", "max": m})
+
     def value_schema(self) -> dict[str, Any]:
         """A bounded JSON integer."""
         return {"type": "integer", "minimum": 0, "maximum": self.max}
@@ -188,7 +267,7 @@ class Checklist(FieldSpec):
     """The named items found present; the rest are missing."""
 
     type: Literal["checklist"]
-    items: tuple[str, ...] = Field(min_length=1)
+    items: NonEmpty[tuple[str, ...]]
 
     @model_validator(mode="after")
     def _unique_items(self) -> Checklist:
@@ -235,6 +314,50 @@ class Checklist(FieldSpec):
             return tuple(tuple(i for i in self.items if i in s) for s in subsets)
         return tuple(self.items[:n] for n in range(len(self.items) + 1))
 
+    def values(self, st: Any) -> Any:
+        """Any subset of the items, none and all included."""
+        items = self.items
+        subsets = st.sets(st.sampled_from(items)).map(lambda chosen: [i for i in items if i in chosen])
+        return st.one_of(st.sampled_from([[], list(items)]), subsets)
+
+    def defects(self, st: Any) -> Any:
+        """An unknown item, a repeated item, a bare string."""
+        return st.sampled_from(
+            [
+                (["未知项"], "unknown-item", (0,)),
+                ([self.items[0], self.items[0]], "duplicate-item", (1,)),
+                (self.items[0], "wrong-type", ()),
+            ]
+        )
+
+    @classmethod
+    def declarations(cls, st: Any) -> Any:
+        """A checklist of a few named items."""
+        names = ["计划", "部署", "报表", "总结", "台账", "指南"]
+        return st.lists(st.sampled_from(names), min_size=1, max_size=5, unique=True).map(
+            lambda items: {"type": "checklist", "label": "材料", "items": items}
+        )
+
+    def fast(self) -> Callable[[Any], bool]:
+        """A list of distinct known items."""
+        known = frozenset(self.items)
+
+        def test(value: Any) -> bool:
+            if type(value) is not list and type(value) is not tuple:
+                return False
+            try:
+                present = set(value)
+            except TypeError:
+                return False
+            return len(present) == len(value) and present <= known
+
+        return test
+
+    def canonical(self, value: Any) -> Any:
+        """The items present, in declared order."""
+        present = set(value)
+        return tuple(item for item in self.items if item in present)
+
     def value_schema(self) -> dict[str, Any]:
         """A JSON array of distinct item names."""
         return {"type": "array", "items": {"enum": list(self.items)}, "uniqueItems": True}
@@ -249,7 +372,7 @@ class Choice(FieldSpec):
     """Exactly one of the named options (a tier)."""
 
     type: Literal["choice"]
-    options: tuple[str, ...] = Field(min_length=1)
+    options: NonEmpty[tuple[str, ...]]
 
     def check(self, value: Any) -> Any:
         """Accept one known option."""
@@ -263,6 +386,27 @@ class Choice(FieldSpec):
     def domain(self) -> tuple[Any, ...]:
         """Every option."""
         return self.options
+
+    def values(self, st: Any) -> Any:
+        """Any option."""
+        return st.sampled_from(self.options)
+
+    def defects(self, st: Any) -> Any:
+        """An unknown option, a number."""
+        return st.sampled_from([("不存在的档次", "unknown-option", ()), (1, "wrong-type", ())])
+
+    @classmethod
+    def declarations(cls, st: Any) -> Any:
+        """A choice among a few options."""
+        names = ["优", "良", "中", "差"]
+        return st.lists(st.sampled_from(names), min_size=1, max_size=4, unique=True).map(
+            lambda options: {"type": "choice", "label": "档次", "options": options}
+        )
+
+    def fast(self) -> Callable[[Any], bool]:
+        """A known option."""
+        known = frozenset(self.options)
+        return lambda value: type(value) is str and value in known
 
     def value_schema(self) -> dict[str, Any]:
         """A JSON enum."""
@@ -385,6 +529,62 @@ class Assessed(FieldSpec):
         options: list[tuple[Assessment, ...]] = [(), (Assessment(low, "analysis"),)]
         options.append(tuple(Assessment(high, "analysis") for _ in range(most)))
         return tuple(options)
+
+    def values(self, st: Any) -> Any:
+        """Lists of amounts on the step inside the range (ends included), each with a reason."""
+        amounts = list(self.amounts())
+        entry = st.builds(
+            lambda p, r: {"points": p, "reason": r},
+            st.sampled_from(amounts),
+            st.sampled_from(["情节较轻", "情节严重", "迟到3次"]),
+        )
+        return st.lists(entry, max_size=self.max_entries or 4)
+
+    def defects(self, st: Any) -> Any:
+        """Amounts outside the range or off the step, blank reasons, too many entries."""
+        low, high = self.range
+        bad = [
+            ([{"points": high + self.step, "reason": "r"}], "out-of-range", (0, "points")),
+            ([{"points": low, "reason": " "}], "missing", (0, "reason")),
+            ([{"points": "3", "reason": "r"}], "wrong-type", (0, "points")),
+            ({"points": low, "reason": "r"}, "wrong-type", ()),
+        ]
+        if low + self.step / 2 < high:
+            bad.append(([{"points": low + self.step / 2, "reason": "r"}], "off-step", (0, "points")))
+        if self.max_entries is not None:
+            bad.append(([{"points": low, "reason": "r"}] * (self.max_entries + 1), "too-many", ()))
+        return st.sampled_from(bad)
+
+    @classmethod
+    def declarations(cls, st: Any) -> Any:
+        """A range of a few points, with a step and maybe a limit on entries."""
+
+        def build(low: int, extra: int, step: Decimal, most: int | None) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "type": "assessed",
+                "label": "酌情",
+                "range": [low, low + extra],
+                "step": step,
+            }
+            if most is not None:
+                out["max_entries"] = most
+            return out
+
+        return st.builds(
+            build,
+            st.integers(0, 5),
+            st.integers(0, 5),
+            st.sampled_from([Decimal("0.5"), Decimal(1)]),
+            st.none() | st.integers(1, 3),
+        )
+
+    def fast(self) -> Callable[[Any], bool]:
+        """No amount chosen (anything else is checked entry by entry)."""
+        return lambda value: (type(value) is list or type(value) is tuple) and not value
+
+    def canonical(self, value: Any) -> Any:
+        """A tuple of Assessments."""
+        return tuple(value)
 
     def value_schema(self) -> dict[str, Any]:
         """A JSON array of {points, reason}."""

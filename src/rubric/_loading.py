@@ -82,7 +82,9 @@ def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
     kind = error["type"]
     key = path[-1] if path else ""
     if kind == "extra_forbidden":
-        return Problem("unknown-key", f"unknown key '{key}'", path, hint=suggest(str(key), _KEYS))
+        return Problem(
+            "unknown-key", f"unknown key '{key}'", path, hint=suggest(str(key), _KEYS), at_key=True
+        )
     if kind == "missing":
         return Problem("missing", f"'{key}' is required", path)
     if kind == "unknown-kind":
@@ -104,7 +106,7 @@ def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
         return Problem(
             "unknown-type",
             f"unknown type {short_repr(ctx.get('tag'))}",
-            path,
+            (*path, "type"),
             hint=suggest(str(ctx.get("tag")), ["flag", "count", "checklist", "choice", "assessed"])
             or f"types: {ctx.get('expected_tags', '')}",
         )
@@ -184,7 +186,15 @@ def reference_problems(doc: RubricDoc) -> list[Problem]:
             problems.extend(_defaults(criterion.evidence, (*path, "evidence")))
             for k, rule in enumerate(criterion.clauses()):
                 for d in rule.check(criterion.evidence):
-                    problems.append(Problem(d.code, d.message, (*path, "rules", k, *d.path), hint=d.hint))
+                    problems.append(
+                        Problem(
+                            d.code,
+                            d.message,
+                            (*path, "rules", k, *d.path),
+                            hint=d.hint,
+                            at_key=d.code == "unknown-level",
+                        )
+                    )
     if doc.upper < doc.floor:
         problems.append(Problem("bad-bounds", "cap is below floor", ("cap",)))
     return problems
@@ -208,6 +218,7 @@ def composite_problems(doc: CompositeDoc) -> list[Problem]:
                         "unknown-part",
                         f"'{part}' is not a part of this composite",
                         ("branches", i, "weights", part),
+                        at_key=True,
                         hint=suggest(part, doc.parts),
                     )
                 )

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from ._clauses import CLAUSES, Clause, kind_of
 from ._conditions import Condition
 from ._fields import FieldUnion
-from ._numbers import ZERO, Points
+from ._numbers import ZERO, NonEmpty, Points
 
 
 def _rule_union() -> Any:
@@ -91,7 +91,7 @@ class Category(_Model):
     floor: Points = ZERO
     cap: Points | None = None
     notes: tuple[Note, ...] = ()
-    criteria: tuple[Criterion, ...] = Field(min_length=1)
+    criteria: NonEmpty[tuple[Criterion, ...]]
 
     @property
     def maximum(self) -> Decimal:
@@ -128,7 +128,7 @@ class RubricDoc(_Header):
 
     floor: Points = ZERO
     cap: Points | None = None
-    categories: tuple[Category, ...] = Field(min_length=1)
+    categories: NonEmpty[tuple[Category, ...]]
 
     @property
     def upper(self) -> Decimal:
@@ -141,12 +141,12 @@ class Branch(_Model):
 
     when: Condition
     clause: str = Field(min_length=1)
-    weights: dict[_Id, Points] = Field(min_length=1)
+    weights: NonEmpty[dict[_Id, Points]]
 
 
 class CompositeDoc(_Header):
     """A composite file: rubrics combined with weights under conditions (表一×60% + 表二×40%)."""
 
-    parts: dict[_Id, str] = Field(min_length=1)
+    parts: NonEmpty[dict[_Id, str]]
     evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
-    branches: tuple[Branch, ...] = Field(min_length=1)
+    branches: NonEmpty[tuple[Branch, ...]]

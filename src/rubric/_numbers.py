@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
 
 ZERO = Decimal(0)
 MAX_PLACES = 4  # no rubric needs finer than 0.0001 of a point; more is a typo
@@ -20,7 +20,7 @@ def to_points(value: Any) -> Decimal:
     number = Decimal(value) if isinstance(value, int) else value
     if not number.is_finite():
         raise ValueError("points must be a finite number")
-    if abs(number) > MAX_POINTS:
+    if number > MAX_POINTS or number < -MAX_POINTS:  # compared, not abs(): abs() can overflow
         raise ValueError(f"points must be at most {MAX_POINTS} in size")
     exponent = number.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_PLACES:
@@ -40,7 +40,7 @@ def text(value: Decimal) -> str:
 Points = Annotated[
     Decimal,
     BeforeValidator(to_points),
-    PlainSerializer(text, return_type=str),
+    PlainSerializer(text, return_type=str, when_used="json"),
     WithJsonSchema({"type": "number"}),
 ]
 
@@ -51,3 +51,17 @@ def json_number(value: Decimal) -> int | float:
     if value == value.to_integral_value():
         return int(value)
     return float(value)
+
+
+Sized = TypeVar("Sized")
+
+
+def _non_empty(value: Sized) -> Sized:
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+# An after-validator rather than Field(min_length=1): pydantic counts only the items that
+# validated, so one bad item in a one-item list would also report a bogus "too short".
+NonEmpty = Annotated[Sized, AfterValidator(_non_empty)]

@@ -74,8 +74,8 @@ def read_jsonl(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterato
                 continue
             try:
                 value = parse_json_line(text, limits)
-            except ValueError as exc:
-                yield Item(number, str(number), problems=(Problem("bad-json", str(exc)),))
+            except EvidenceError as exc:
+                yield Item(number, str(number), problems=exc.problems)
                 continue
             yield _envelope(number, value)
 

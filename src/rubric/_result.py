@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -188,28 +189,121 @@ class RubricInfo:
         return {"id": self.id, "version": self.version, "title": self.title, "sha256": self.sha256}
 
 
-@dataclass(frozen=True, slots=True)
+View = Callable[[], tuple[tuple[CategoryScore, ...], tuple[AuditEntry, ...]]]
+
+
 class Result:
-    """The score of one evidence record against one rubric."""
+    """The score of one evidence record against one rubric. Immutable.
+
+    Scoring builds only the totals; the category and criterion objects and the audit entries are
+    built from the compact trail the first time they are read (and then kept).
+    """
+
+    __slots__ = (
+        "_adjustments",
+        "_canonical",
+        "_categories",
+        "_evidence",
+        "_sha",
+        "_view",
+        "engine",
+        "grade",
+        "max",
+        "rubric",
+        "total",
+    )
 
     rubric: RubricInfo
     engine: str
     total: Decimal
     max: Decimal
     grade: str | None
-    categories: tuple[CategoryScore, ...]
-    adjustments: tuple[AuditEntry, ...] = ()
-    evidence: Any = field(default=None, compare=False, repr=False)
-    _sha: list[str] = field(default_factory=list, compare=False, repr=False)
+    _categories: tuple[CategoryScore, ...] | None
+    _adjustments: tuple[AuditEntry, ...]
+    _view: View | None
+    _evidence: Callable[[], Any] | None
+    _canonical: Any
+    _sha: str | None
+
+    def __init__(
+        self,
+        rubric: RubricInfo,
+        engine: str,
+        total: Decimal,
+        max: Decimal,
+        grade: str | None,
+        *,
+        categories: tuple[CategoryScore, ...] | None = None,
+        adjustments: tuple[AuditEntry, ...] = (),
+        view: View | None = None,
+        evidence: Callable[[], Any] | None = None,
+        sha256: str | None = None,
+    ) -> None:
+        """Build a result from its parts (scoring passes a view to build them lazily)."""
+        put = object.__setattr__
+        put(self, "rubric", rubric)
+        put(self, "engine", engine)
+        put(self, "total", total)
+        put(self, "max", max)
+        put(self, "grade", grade)
+        put(self, "_categories", categories)
+        put(self, "_adjustments", adjustments)
+        put(self, "_view", view)
+        put(self, "_evidence", evidence)
+        put(self, "_canonical", None)
+        put(self, "_sha", sha256)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a Result is immutable")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_result_from_dict, (self.to_dict(),))
+
+    def _materialize(self) -> None:
+        if self._categories is None:
+            assert self._view is not None
+            categories, adjustments = self._view()
+            object.__setattr__(self, "_categories", categories)
+            object.__setattr__(self, "_adjustments", adjustments)
+
+    @property
+    def categories(self) -> tuple[CategoryScore, ...]:
+        """Each category's subtotal and criteria, in rubric order."""
+        self._materialize()
+        assert self._categories is not None
+        return self._categories
+
+    @property
+    def adjustments(self) -> tuple[AuditEntry, ...]:
+        """Clamps applied to the total."""
+        self._materialize()
+        return self._adjustments
+
+    @property
+    def evidence(self) -> Any:
+        """The validated evidence in canonical form (None for a result read back from JSON)."""
+        if self._canonical is None and self._evidence is not None:
+            object.__setattr__(self, "_canonical", self._evidence())
+        return self._canonical
 
     @property
     def evidence_sha256(self) -> str:
         """The SHA-256 of the canonical JSON of the validated evidence (computed once, on demand)."""
-        if not self._sha:
-            self._sha.append(
-                self.evidence if isinstance(self.evidence, str) else sha256_of(_json_value(self.evidence))
-            )
-        return self._sha[0]
+        if self._sha is None:
+            object.__setattr__(self, "_sha", sha256_of(_json_value(self.evidence)))
+        assert self._sha is not None
+        return self._sha
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.rubric, self.engine, self.total, self.max, self.grade, self.categories, self.adjustments)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Result) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Result(rubric={self.rubric.id!r}, total={self.total}, max={self.max}, grade={self.grade!r})"
 
     def criterion(self, criterion_id: str) -> CriterionScore:
         """The score of one criterion, by id."""
@@ -271,8 +365,12 @@ class Result:
             grade=data["grade"],
             categories=tuple(CategoryScore.from_dict(c) for c in data["categories"]),
             adjustments=_entries(data["adjustments"]),
-            evidence=data["evidence_sha256"],
+            sha256=data["evidence_sha256"],
         )
+
+
+def _result_from_dict(data: dict[str, Any]) -> Result:
+    return Result.from_dict(data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,13 @@ from decimal import Decimal
 from pathlib import Path as FilePath
 from typing import Any
 
+import yaml
+
 from ._conditions import Predicate, compile_condition
 from ._documents import DEFAULT_LIMITS, Document, Limits, parse, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
-from ._evaluate import clamp_total, compile_rubric, grade_of, score_categories
-from ._evidence import EvidencePlan, check_group, evidence_error, plan_group
+from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize
+from ._evidence import check_group, evidence_error, plan_evidence, plan_group
 from ._loading import composite_problems, raise_if, reference_problems, validate_model
 from ._model import CompositeDoc, RubricDoc
 from ._numbers import ZERO, text
@@ -25,6 +27,28 @@ from ._result import AuditEntry, CompositeResult, PartScore, Result, RubricInfo
 from ._version import __version__ as _version
 
 ENGINE = f"rubric {_version}"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes Decimals as plain numbers (read back as Decimals), tuples as lists, no aliases."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        """Shared values are written out in full: the loader refuses aliases."""
+        return True
+
+
+_Dumper.add_representer(
+    Decimal,
+    lambda d, v: d.represent_scalar(
+        "tag:yaml.org,2002:" + ("int" if v == v.to_integral_value() else "float"), text(v)
+    ),
+)
+_Dumper.add_representer(tuple, lambda d, v: d.represent_list(list(v)))
+
+
+def dump_yaml(data: Any) -> bytes:
+    """YAML bytes of plain data (Decimals exact), readable by this package's loader."""
+    return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False).encode("utf-8")
 
 
 def _info(doc: RubricDoc | CompositeDoc, source: bytes) -> RubricInfo:
@@ -44,9 +68,8 @@ class Rubric:
         self.positions = document.positions
         self.info = _info(doc, document.source)
         self._plan = compile_rubric(doc)
-        self._evidence = EvidencePlan(
-            groups=tuple(plan_group(c.id, c.evidence) for cat in doc.categories for c in cat.criteria),
-            keys=frozenset(c.id for cat in doc.categories for c in cat.criteria),
+        self._evidence = plan_evidence(
+            tuple(plan_group(c.id, c.evidence) for cat in doc.categories for c in cat.criteria)
         )
         self._grades = tuple((g.name, g.min) for g in doc.grades)
 
@@ -57,6 +80,16 @@ class Rubric:
         if not isinstance(loaded, Rubric):
             raise RubricError([Problem("not-a-rubric", "this is a composite, not a rubric", (), file=file)])
         return loaded
+
+    @classmethod
+    def from_data(cls, data: Any, file: str | None = None) -> Rubric:
+        """Load a rubric from plain data (as ``yaml.safe_load`` would give), e.g. built in code."""
+        return cls.from_bytes(dump_yaml(data), file)
+
+    def to_yaml(self) -> str:
+        """The rubric as YAML, defaults left out; loading it gives a rubric that scores identically."""
+        data = self.doc.model_dump(by_alias=True, exclude_defaults=True)
+        return dump_yaml(data).decode("utf-8")
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Rubric.from_bytes, (self.source, self.path))
@@ -85,18 +118,18 @@ class Rubric:
 
     def score_facts(self, facts: dict[str, dict[str, Any]], *, audit: bool = True) -> Result:
         """Score facts that have already been validated by this rubric."""
-        categories, running = score_categories(self._plan, facts, audit)
-        total, adjustments = clamp_total(self.doc.id, running, self.doc.floor, self.doc.upper, audit)
-        return Result(
-            rubric=self.info,
-            engine=ENGINE,
-            total=total,
-            max=self.doc.points,
-            grade=grade_of(self._grades, total),
-            categories=categories,
-            adjustments=adjustments,
-            evidence=facts,
+        total, trail = evaluate(self._plan, facts, audit)
+        plan, canonical = self._plan, self._evidence.canonical
+        result = Result(
+            self.info,
+            ENGINE,
+            total,
+            self.doc.points,
+            grade_of(self._grades, total) if self._grades else None,
+            view=lambda: materialize(plan, result.evidence, trail),
+            evidence=lambda: canonical(facts),
         )
+        return result
 
     def __repr__(self) -> str:
         return f"<Rubric {self.doc.id} {self.doc.version} ({self.path})>"
@@ -136,8 +169,27 @@ class Composite:
         )
         self._grades = tuple((g.name, g.min) for g in doc.grades)
 
+    @classmethod
+    def from_data(cls, data: Any, parts: Mapping[str, Rubric], file: str | None = None) -> Composite:
+        """A composite from plain data whose parts are already loaded (``parts`` in the data are names)."""
+        document = parse(dump_yaml(data), file=file)
+        doc = validate_model(CompositeDoc, document)
+        missing = [
+            Problem("unknown-part", f"no loaded rubric for part '{name}'", ("parts", name))
+            for name in doc.parts
+            if name not in parts
+        ]
+        raise_if(composite_problems(doc) + missing, document.positions)
+        return cls(doc, document, parts)
+
     def __reduce__(self) -> tuple[Any, ...]:
+        if self.path is None:
+            return (Composite._rebuild, (self.source, self.parts))
         return (load, (self.path,))
+
+    @staticmethod
+    def _rebuild(source: bytes, parts: Mapping[str, Rubric]) -> Composite:
+        return Composite.from_data(parse(source).data, parts)
 
     @property
     def id(self) -> str:
@@ -188,7 +240,7 @@ class Composite:
                     clause,
                     points,
                     ZERO,
-                    (("total", result.total), ("weight", weight)),
+                    (("total", text(result.total)), ("weight", text(weight))),
                 )
             )
         total, clamps = clamp_total(self.doc.id, running, ZERO, self.doc.points, True)
@@ -201,7 +253,7 @@ class Composite:
             max=self.doc.points,
             grade=grade_of(self._grades, total),
             audit=(*entries, *clamps),
-            evidence={"facts": facts, **part_facts},
+            evidence={"facts": facts, **{p.name: p.result.evidence for p in parts}},
         )
 
     def __repr__(self) -> str:

@@ -1,0 +1,226 @@
+"""The engine's own properties, over the seed tables, the composite and random rubrics.
+
+Run deeper with HYPOTHESIS_PROFILE=deep.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import rubric
+from rubric._analysis import rubric_ranges
+from rubric._conditions import Not
+from rubric._fields import Assessed, Checklist, Count, Flag
+from rubric._result import AuditEntry, Result
+from rubric.testing import composites, evidence, invalid_evidence, rubrics
+
+ROOT = Path(__file__).parent.parent
+TABLES = {name: rubric.load(ROOT / "rubrics" / f"{name}.yaml") for name in ("table1", "table2", "table3")}
+DEPARTMENT = rubric.load(ROOT / "rubrics" / "department.yaml")
+ZERO = Decimal(0)
+
+
+def seeded(scorer: Any) -> st.SearchStrategy[tuple[Any, dict[str, Any]]]:
+    return evidence(scorer).map(lambda record: (scorer, record))
+
+
+ANY_TABLE = st.sampled_from(sorted(TABLES)).flatmap(lambda name: seeded(TABLES[name]))
+RANDOM = rubrics().flatmap(seeded)
+SCORED = st.one_of(ANY_TABLE, RANDOM)
+
+
+def total_of(entries: Any) -> Decimal:
+    return sum((e.points for e in entries), ZERO)
+
+
+def check_replay(result: Result) -> None:
+    for category in result.categories:
+        for criterion in category.criteria:
+            assert total_of(criterion.audit) == criterion.score, criterion.id
+        assert (
+            sum((c.score for c in category.criteria), ZERO) + total_of(category.adjustments) == category.score
+        )
+    assert sum((c.score for c in result.categories), ZERO) + total_of(result.adjustments) == result.total
+
+
+@given(SCORED)
+def test_every_score_lies_within_its_bounds_and_the_static_range(pair: tuple[Any, dict[str, Any]]) -> None:
+    scorer, record = pair
+    result = scorer.score(record)
+    ranges = rubric_ranges(scorer.doc)
+    for category in scorer.doc.categories:
+        got = result.criteria()
+        for criterion in category.criteria:
+            score = next(c.score for c in got if c.id == criterion.id)
+            assert min(criterion.floor, ZERO) <= score <= criterion.upper
+            reach = ranges.criteria[criterion.id]
+            assert reach.low <= score <= reach.high, criterion.id
+        sub = next(c.score for c in result.categories if c.id == category.id)
+        assert ranges.categories[category.id][0] <= sub <= ranges.categories[category.id][1]
+    assert scorer.doc.floor <= result.total <= scorer.doc.upper
+    assert ranges.total[0] <= result.total <= ranges.total[1]
+
+
+def _witness(scorer: Any, end: str) -> dict[str, Any]:
+    ranges = rubric_ranges(scorer.doc)
+    return {cid: dict(getattr(r, f"{end}_witness")) for cid, r in ranges.criteria.items()}
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_the_static_range_of_a_seed_table_is_attained_by_its_witness(name: str, end: str) -> None:
+    scorer = TABLES[name]
+    ranges = rubric_ranges(scorer.doc)
+    result = scorer.score(_witness(scorer, end))
+    for criterion in result.criteria():
+        assert criterion.score == getattr(ranges.criteria[criterion.id], end), criterion.id
+    assert result.total == ranges.total[0 if end == "low" else 1]
+
+
+@given(rubrics(), st.sampled_from(["low", "high"]))
+def test_the_static_range_of_a_random_rubric_is_attained(scorer: rubric.Rubric, end: str) -> None:
+    ranges = rubric_ranges(scorer.doc)
+    result = scorer.score(_witness(scorer, end))
+    assert result.total == ranges.total[0 if end == "low" else 1]
+
+
+@given(SCORED)
+def test_audit_entries_add_up_to_every_score(pair: tuple[Any, dict[str, Any]]) -> None:
+    scorer, record = pair
+    check_replay(scorer.score(record))
+
+
+def _direction(criterion: Any, name: str) -> str | None:
+    """'deduct' if more of this field can only cost points, 'award' if it can only add, else None."""
+    spec = criterion.evidence[name]
+    kinds = set()
+    for rule in criterion.clauses():
+        if name not in rule.reads():
+            continue
+        if rule.kind in ("per_missing", "deduct_each", "deduct_assessed"):
+            kinds.add("deduct")
+        elif rule.kind in ("award_each", "award_assessed"):
+            kinds.add("award")
+        elif isinstance(spec, Flag) and rule.kind in ("deduct", "veto"):
+            cond = rule.when if rule.kind == "deduct" else rule.veto
+            kinds.add(
+                "deduct-if-true"
+                if cond == name
+                else "deduct-if-false"
+                if cond == Not(**{"not": name})
+                else "?"
+            )
+        else:
+            kinds.add("?")
+    return kinds.pop() if len(kinds) == 1 and "?" not in kinds else None
+
+
+def _worsen(spec: Any, value: Any, direction: str) -> Any:
+    """One more deficiency (or one more award) on a field, or None when there is no room."""
+    if isinstance(spec, Count):
+        return value + 1 if value < spec.max else None
+    if isinstance(spec, Checklist) and direction == "deduct":
+        return list(value)[1:] if value else None
+    if isinstance(spec, Assessed):
+        if spec.max_entries is not None and len(value) >= spec.max_entries:
+            return None
+        return [*value, {"points": spec.range[0], "reason": "再一次"}]
+    if isinstance(spec, Flag):
+        bad = direction == "deduct-if-true"
+        return bad if value != bad else None
+    return None
+
+
+@given(SCORED, st.data())
+def test_one_more_deficiency_never_raises_and_one_more_award_never_lowers(
+    pair: tuple[Any, dict[str, Any]], data: st.DataObject
+) -> None:
+    scorer, record = pair
+    before = {c.id: c.score for c in scorer.score(record).criteria()}
+    candidates = []
+    for category in scorer.doc.categories:
+        for criterion in category.criteria:
+            for name in criterion.evidence:
+                direction = _direction(criterion, name)
+                if direction is not None:
+                    changed = _worsen(criterion.evidence[name], record[criterion.id][name], direction)
+                    if changed is not None:
+                        candidates.append((criterion.id, name, direction, changed))
+    if not candidates:
+        return
+    cid, name, direction, changed = data.draw(st.sampled_from(candidates))
+    after = scorer.score({**record, cid: {**record[cid], name: changed}}).criterion(cid).score
+    if direction == "award":
+        assert after >= before[cid]
+    else:
+        assert after <= before[cid]
+
+
+@given(SCORED)
+def test_scoring_is_deterministic_and_results_round_trip_through_json(
+    pair: tuple[Any, dict[str, Any]],
+) -> None:
+    scorer, record = pair
+    first, second = scorer.score(record), scorer.score(record)
+    assert first.to_json() == second.to_json()
+    assert rubric.from_json(first.to_json()) == first
+    assert rubric.from_json(first.to_json()).to_json() == first.to_json()
+
+
+@given(SCORED)
+def test_a_rubric_dumped_and_reloaded_scores_identically(pair: tuple[Any, dict[str, Any]]) -> None:
+    scorer, record = pair
+    again = rubric.Rubric.from_bytes(scorer.to_yaml().encode("utf-8"))
+    assert again.score(record).total == scorer.score(record).total
+    assert [c.score for c in again.score(record).criteria()] == [
+        c.score for c in scorer.score(record).criteria()
+    ]
+
+
+@given(
+    st.one_of(st.sampled_from(sorted(TABLES)).map(TABLES.__getitem__), rubrics()).flatmap(
+        lambda scorer: invalid_evidence(scorer).map(lambda bad: (scorer, bad))
+    )
+)
+def test_invalid_evidence_raises_evidence_error_naming_the_defect(pair: tuple[Any, Any]) -> None:
+    scorer, bad = pair
+    with pytest.raises(rubric.EvidenceError) as caught:
+        scorer.score(bad.record)
+    assert (bad.code, bad.path) in {(p.code, p.path) for p in caught.value.problems}
+
+
+@given(invalid_evidence(DEPARTMENT))
+def test_invalid_composite_evidence_names_the_defect_inside_its_part(bad: Any) -> None:
+    with pytest.raises(rubric.EvidenceError) as caught:
+        DEPARTMENT.score(bad.record)
+    assert (bad.code, bad.path) in {(p.code, p.path) for p in caught.value.problems}
+
+
+@given(st.one_of(seeded(DEPARTMENT), composites().flatmap(seeded)))
+def test_a_composite_is_exactly_the_weighted_sum_of_its_parts(pair: tuple[Any, dict[str, Any]]) -> None:
+    scorer, record = pair
+    result = scorer.score(record)
+    weighted = sum((p.weight * p.result.total for p in result.parts), ZERO)
+    assert result.total == min(weighted, scorer.max)
+    assert total_of(result.audit) == result.total
+    for part in result.parts:
+        check_replay(part.result)
+
+
+def test_audit_entry_replay_also_holds_for_a_floor_that_discards_points() -> None:
+    # 表二1 starts at 40; six persons sent back (每退回1人次扣5分) cost 30 and two half-days without
+    # a stand-in (每半天扣5分) cost 10 more: 40 - 40 = 0 exactly, then one more costs 5 the floor discards.
+    record = {
+        k: dict(v) for k, v in rubric.load_evidence(ROOT / "examples" / "table2-perfect.yaml").data.items()
+    }
+    record["T2-01"] = {**record["T2-01"], "returned_staff": 7, "uncovered_half_days": 2}
+    criterion = TABLES["table2"].score(record).criterion("T2-01")
+    floor = [e for e in criterion.audit if e.kind == "floor"]
+    assert criterion.score == 0
+    assert floor == [AuditEntry("T2-01", "floor", "floor", "floor 0", Decimal(5), Decimal(5))]
