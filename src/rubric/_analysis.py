@@ -22,7 +22,8 @@ from ._clauses import INFINITY, Apply, Clause
 from ._conditions import All, AnyOf, Condition, Not, Test
 from ._errors import Path, Problem
 from ._evaluate import rule_id
-from ._fields import Assessed, Assessment, Count, FieldSpec
+from ._evidence import evidence_error
+from ._fields import Assessed, Assessment, Count
 from ._model import Criterion, RubricDoc
 from ._numbers import ZERO, text
 from ._rubric import Composite, Rubric
@@ -276,7 +277,28 @@ def _criterion_paths(doc: RubricDoc) -> Iterator[tuple[Path, Criterion]]:
             yield ("categories", i, "criteria", j), criterion
 
 
+def _tier_checks(path: Path, c: Criterion) -> Iterator[Problem]:
+    for index, rule in enumerate(c.clauses()):
+        for level, points in getattr(rule, "levels", {}).items():
+            if c.base + points > c.upper:
+                yield Problem(
+                    "tier-above-cap",
+                    f"{c.id}: tier '{level}' gives {text(points)}, but the criterion is capped at "
+                    f"{text(c.upper)}: part of it can never count",
+                    (*path, "rules", index, "levels", level),
+                    severity="warning",
+                )
+
+
 def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
+    if c.upper > c.points:
+        yield Problem(
+            "cap-above-points",
+            f"{c.id}: cap {text(c.upper)} is above the declared {text(c.points)} points, so the criterion "
+            "can score more than its maximum",
+            (*path, "cap"),
+        )
+    yield from _tier_checks(path, c)
     if r.high < c.points:
         yield Problem(
             "unreachable-max",
@@ -345,7 +367,24 @@ def check_rubric(rubric: Rubric) -> list[Problem]:
                 ("points",),
             )
         )
+    if doc.upper > doc.points:
+        problems.append(
+            Problem(
+                "cap-above-points",
+                f"the total's cap {text(doc.upper)} is above the declared {text(doc.points)} points",
+                ("cap",),
+            )
+        )
     for i, category in enumerate(doc.categories):
+        if category.upper > category.maximum:
+            problems.append(
+                Problem(
+                    "cap-above-points",
+                    f"category {category.id}: cap {text(category.upper)} is above "
+                    f"the sum of its criteria ({text(category.maximum)})",
+                    ("categories", i, "cap"),
+                )
+            )
         if category.points is not None and category.points != category.maximum:
             problems.append(
                 Problem(
@@ -411,10 +450,9 @@ def check_composite(composite: Composite) -> list[Problem]:
         if high > doc.points:
             problems.append(
                 Problem(
-                    "exceeds-cap",
+                    "exceeds-max",
                     f"branch {i + 1} can reach {text(high)}, above the declared {text(doc.points)}",
                     ("branches", i),
-                    severity="warning",
                 )
             )
     problems.extend(_grade_checks(doc))
@@ -430,6 +468,52 @@ def check(loaded: Rubric | Composite) -> list[Problem]:
     return check_composite(loaded) if isinstance(loaded, Composite) else check_rubric(loaded)
 
 
-def field_specs(criterion: Criterion) -> Mapping[str, FieldSpec]:
-    """The declared fields of a criterion."""
-    return criterion.evidence
+@dataclass(frozen=True, slots=True)
+class OpenFact:
+    """A fact not yet collected, and how much it can still move its criterion."""
+
+    criterion: str
+    field: str
+    label: str
+    swing: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PartialScore:
+    """What partial evidence still allows: ranges per criterion, category and total."""
+
+    ranges: RubricRanges
+    open_facts: tuple[OpenFact, ...]  # most consequential first
+
+
+def _swing(criterion: Criterion, known: Mapping[str, Any], name: str, best: Mapping[str, Any]) -> Decimal:
+    # With the criterion's other open facts at their best, how far can this one move the score?
+    assumed = {**{k: v for k, v in best.items() if k not in known and k != name}, **known}
+    reach = criterion_range(criterion, assumed)
+    return reach.high - reach.low
+
+
+def partial_score(rubric: Rubric, record: Any, positions: Any = None) -> PartialScore:
+    """Ranges of the scores that the facts not yet collected could still produce.
+
+    Facts given are validated as usual; facts (or whole criteria) left out are open. Each open
+    fact is ranked by its swing: how many points it alone can still move its criterion when the
+    criterion's other open facts are at their best.
+    """
+    problems: list[Problem] = []
+    facts = rubric._evidence.collect(record if record is not None else {}, (), problems)
+    problems = [p for p in problems if p.code != "missing"]
+    if problems:
+        raise evidence_error(problems, positions)
+    ranges = rubric_ranges(rubric.doc, facts)
+    open_facts = []
+    for _, criterion in _criterion_paths(rubric.doc):
+        known = facts.get(criterion.id, {})
+        best = ranges.criteria[criterion.id].high_witness
+        for name, spec in criterion.evidence.items():
+            if name not in known:
+                open_facts.append(
+                    OpenFact(criterion.id, name, spec.label, _swing(criterion, known, name, best))
+                )
+    open_facts.sort(key=lambda f: (-f.swing, f.criterion, f.field))
+    return PartialScore(ranges, tuple(open_facts))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from ._numbers import text
 from ._result import AuditEntry, CompositeResult, Result
@@ -99,3 +100,38 @@ def render_composite(result: CompositeResult) -> str:
         + (f"  等次 {result.grade}" if result.grade else ""),
     ]
     return "\n".join(lines)
+
+
+def render_partial(rubric: Any, partial: Any) -> str:
+    """Ranges still possible per criterion and in total, and the open facts that matter most."""
+    ranges = partial.ranges
+    rows = []
+    for category in rubric.doc.categories:
+        for criterion in category.criteria:
+            reach = ranges.criteria[criterion.id]
+            shown = text(reach.low) if reach.low == reach.high else f"{text(reach.low)}–{text(reach.high)}"
+            rows.append([str(criterion.number), category.name, shown, text(criterion.points)])
+    lines = [rubric.doc.title, ""]
+    lines += table(["序号", "考核项目", "可能得分", "分值"], rows, [True, False, True, True])
+    low, high = ranges.total
+    lines += ["", f"总分可能范围 {text(low)} – {text(high)} / {text(rubric.doc.points)}"]
+    if partial.open_facts:
+        lines += ["", "尚未取得的事实（按影响从大到小）："]
+        lines += [
+            f"  {f.criterion}.{f.field}（{f.label}）: 最多影响 {text(f.swing)} 分" for f in partial.open_facts
+        ]
+    return "\n".join(lines)
+
+
+def partial_json(partial: Any) -> dict[str, Any]:
+    """The JSON form of a partial score."""
+    ranges = partial.ranges
+    return {
+        "total": {"low": text(ranges.total[0]), "high": text(ranges.total[1])},
+        "categories": {k: {"low": text(lo), "high": text(hi)} for k, (lo, hi) in ranges.categories.items()},
+        "criteria": {k: {"low": text(r.low), "high": text(r.high)} for k, r in ranges.criteria.items()},
+        "open_facts": [
+            {"criterion": f.criterion, "field": f.field, "label": f.label, "swing": text(f.swing)}
+            for f in partial.open_facts
+        ],
+    }

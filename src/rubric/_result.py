@@ -199,31 +199,11 @@ class Result:
     built from the compact trail the first time they are read (and then kept).
     """
 
-    __slots__ = (
-        "_adjustments",
-        "_canonical",
-        "_categories",
-        "_evidence",
-        "_sha",
-        "_view",
-        "engine",
-        "grade",
-        "max",
-        "rubric",
-        "total",
-    )
-
-    rubric: RubricInfo
-    engine: str
-    total: Decimal
-    max: Decimal
-    grade: str | None
-    _categories: tuple[CategoryScore, ...] | None
-    _adjustments: tuple[AuditEntry, ...]
-    _view: View | None
-    _evidence: Callable[[], Any] | None
-    _canonical: Any
-    _sha: str | None
+    # Two slots, set once: one object per record is the budget the batch targets allow, and each
+    # object.__setattr__ on an immutable object costs about as much as a rule.
+    __slots__ = ("_core", "_lazy")
+    _core: tuple[RubricInfo, str, Decimal, Decimal, str | None]
+    _lazy: list[Any]  # [categories, adjustments, view, evidence function, canonical evidence, sha256]
 
     def __init__(
         self,
@@ -240,18 +220,8 @@ class Result:
         sha256: str | None = None,
     ) -> None:
         """Build a result from its parts (scoring passes a view to build them lazily)."""
-        put = object.__setattr__
-        put(self, "rubric", rubric)
-        put(self, "engine", engine)
-        put(self, "total", total)
-        put(self, "max", max)
-        put(self, "grade", grade)
-        put(self, "_categories", categories)
-        put(self, "_adjustments", adjustments)
-        put(self, "_view", view)
-        put(self, "_evidence", evidence)
-        put(self, "_canonical", None)
-        put(self, "_sha", sha256)
+        object.__setattr__(self, "_core", (rubric, engine, total, max, grade))
+        object.__setattr__(self, "_lazy", [categories, adjustments, view, evidence, None, sha256])
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Result is immutable")
@@ -259,40 +229,65 @@ class Result:
     def __reduce__(self) -> tuple[Any, ...]:
         return (_result_from_dict, (self.to_dict(),))
 
-    def _materialize(self) -> None:
-        if self._categories is None:
-            assert self._view is not None
-            categories, adjustments = self._view()
-            object.__setattr__(self, "_categories", categories)
-            object.__setattr__(self, "_adjustments", adjustments)
+    @property
+    def rubric(self) -> RubricInfo:
+        """Which rubric scored this."""
+        return self._core[0]
+
+    @property
+    def engine(self) -> str:
+        """The engine and version that scored this."""
+        return self._core[1]
+
+    @property
+    def total(self) -> Decimal:
+        """The total score."""
+        return self._core[2]
+
+    @property
+    def max(self) -> Decimal:
+        """The rubric's declared maximum."""
+        return self._core[3]
+
+    @property
+    def grade(self) -> str | None:
+        """The grade band of the total, if the rubric has bands."""
+        return self._core[4]
+
+    def _materialize(self) -> list[Any]:
+        lazy = self._lazy
+        if lazy[0] is None:
+            lazy[0], lazy[1] = lazy[2]()
+        return lazy
 
     @property
     def categories(self) -> tuple[CategoryScore, ...]:
         """Each category's subtotal and criteria, in rubric order."""
-        self._materialize()
-        assert self._categories is not None
-        return self._categories
+        categories: tuple[CategoryScore, ...] = self._materialize()[0]
+        return categories
 
     @property
     def adjustments(self) -> tuple[AuditEntry, ...]:
         """Clamps applied to the total."""
-        self._materialize()
-        return self._adjustments
+        adjustments: tuple[AuditEntry, ...] = self._materialize()[1]
+        return adjustments
 
     @property
     def evidence(self) -> Any:
         """The validated evidence in canonical form (None for a result read back from JSON)."""
-        if self._canonical is None and self._evidence is not None:
-            object.__setattr__(self, "_canonical", self._evidence())
-        return self._canonical
+        lazy = self._lazy
+        if lazy[4] is None and lazy[3] is not None:
+            lazy[4] = lazy[3]()
+        return lazy[4]
 
     @property
     def evidence_sha256(self) -> str:
         """The SHA-256 of the canonical JSON of the validated evidence (computed once, on demand)."""
-        if self._sha is None:
-            object.__setattr__(self, "_sha", sha256_of(_json_value(self.evidence)))
-        assert self._sha is not None
-        return self._sha
+        lazy = self._lazy
+        if lazy[5] is None:
+            lazy[5] = sha256_of(_json_value(self.evidence))
+        sha: str = lazy[5]
+        return sha
 
     def _key(self) -> tuple[Any, ...]:
         return (self.rubric, self.engine, self.total, self.max, self.grade, self.categories, self.adjustments)

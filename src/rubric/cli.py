@@ -14,14 +14,17 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ._analysis import check
+from ._analysis import check, partial_score
 from ._atomic import atomic_writer
 from ._batch import run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
+from ._diff import as_json as diff_json
+from ._diff import diff_rubrics, movements
+from ._diff import render as render_diff
 from ._documents import Limits
 from ._errors import Problem, RubricEngineError
 from ._evidence_files import load_evidence
-from ._render import render_composite, render_result
+from ._render import partial_json, render_composite, render_partial, render_result
 from ._report import csv_report, dumps_rows, markdown, rank, read_results
 from ._result import CompositeResult, dumps
 from ._rubric import Composite, Rubric, load
@@ -48,6 +51,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     """Score one evidence file."""
     scorer = load(args.rubric, limits=args.limits)
     document = load_evidence(args.evidence, limits=args.limits)
+    if args.partial:
+        if not isinstance(scorer, Rubric):
+            _err("--partial works on one rubric: score each part of the composite on its own")
+            return EXIT_INPUT
+        partial = partial_score(scorer, document.data, document.positions)
+        _out(dumps(partial_json(partial)) if args.json else render_partial(scorer, partial))
+        return EXIT_OK
     result = scorer.score(document.data, audit=not args.totals, positions=document.positions)
     if args.json:
         _out(result.to_json())
@@ -107,6 +117,18 @@ def _differing_audit(outcome: Outcome) -> list[str]:
                 for entry in criterion.audit:
                     lines.append(f"{criterion.id} {entry.rule}: {entry.points:+} {entry.clause}")
     return lines
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Compare two versions of a rubric, and how they score the given records."""
+    old, new = load(args.old, limits=args.limits), load(args.new, limits=args.limits)
+    if not isinstance(old, Rubric) or not isinstance(new, Rubric):
+        _err("diff compares two rubrics (for a composite, diff its parts)")
+        return EXIT_INPUT
+    records = [(path, load_evidence(path, limits=args.limits).data) for path in args.evidence or []]
+    changes, moves = diff_rubrics(old, new), movements(old, new, records)
+    _out(dumps(diff_json(changes, moves)) if args.json else render_diff(changes, moves))
+    return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -211,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("evidence", help="an evidence record (YAML or JSON)")
     score.add_argument("--json", action="store_true", help="print the full result as JSON")
     score.add_argument("--totals", action="store_true", help="skip the audit trail (faster)")
+    score.add_argument(
+        "--partial", action="store_true", help="facts may be missing: show the range of scores still possible"
+    )
     score.set_defaults(run=cmd_score)
 
     test = sub.add_parser("test", help="run the test cases written next to a rubric")
@@ -223,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("rubrics", nargs="+")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.set_defaults(run=cmd_check)
+
+    diff = sub.add_parser("diff", help="what changed between two versions of a rubric")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--evidence", nargs="*", metavar="FILE", help="records to score with both versions")
+    diff.add_argument("--json", action="store_true")
+    diff.set_defaults(run=cmd_diff)
 
     batch = sub.add_parser(
         "batch", help="score many records (JSON Lines, CSV or a YAML list) into JSON Lines or CSV"
