@@ -13,9 +13,9 @@ import io
 import itertools
 import json
 import multiprocessing
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,6 @@ from ._result import CompositeResult, Result
 from ._rubric import Composite, Rubric
 
 CHUNK = 500
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\Z")
 Format = Literal["jsonl", "csv"]
 
 
@@ -76,29 +75,34 @@ def csv_header(scorer: Rubric | Composite) -> list[str]:
     return ["unit", "line", "total", "max", "grade", *extra]
 
 
-def _csv_row(unit: str, line: int, result: Result | CompositeResult, parts: tuple[str, ...]) -> list[str]:
-    row = [unit, str(line), text(result.total), text(result.max), result.grade or ""]
+Cell = str | int | Decimal | None
+
+
+def _csv_row(unit: str, line: int, result: Result | CompositeResult, parts: tuple[str, ...]) -> list[Cell]:
+    row: list[Cell] = [unit, line, result.total, result.max, result.grade or ""]
     if isinstance(result, CompositeResult):
-        weighted = {p.name: text(p.result.total) for p in result.parts}
-        row += [weighted.get(name, "") for name in parts]
+        weighted = {p.name: p.result.total for p in result.parts}
+        row += [weighted.get(name) for name in parts]
     else:
-        row += [text(c.score) for c in result.categories]
+        row += [c.score for c in result.categories]
     return row
 
 
-def safe_cell(value: str) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula (numbers stay numbers)."""
-    if value and value[0] in "=+-@\t\r" and not _is_number(value):
+def safe_cell(value: Cell) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: numbers are written as numbers, and
+    text that starts like a formula (= + - @ tab, return) gets a leading apostrophe, even text
+    that looks like a number (a unit called "+1" is a name, not a number)."""
+    if value is None:
+        return ""
+    if isinstance(value, (int, Decimal)):
+        return text(Decimal(value))
+    if value and value[0] in "=+-@\t\r":
         return "'" + value
     return value
 
 
-def _is_number(value: str) -> bool:
-    return _NUMBER.match(value) is not None
-
-
-def csv_line(cells: Iterable[str]) -> str:
-    """One CSV line with every cell made safe."""
+def csv_line(cells: Iterable[Cell]) -> str:
+    """One CSV line: numbers as exact numbers, text made formula-safe."""
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow([safe_cell(c) for c in cells])
     return out.getvalue()

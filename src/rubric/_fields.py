@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._errors import Path, short_repr, suggest
-from ._numbers import ZERO, NonEmpty, Points, json_number, text
+from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, json_number, text
 
 DEFAULT_COUNT_MAX = 1_000_000
 MAX_TEXT = 2000
@@ -502,11 +502,13 @@ class Assessed(FieldSpec):
                     (*path, "points"),
                 )
             )
-        if points % self.step:
+        exponent = points.as_tuple().exponent
+        too_fine = isinstance(exponent, int) and exponent < -MAX_PLACES  # and % would overflow
+        if too_fine or points % self.step:
             raise Invalid(
                 Defect(
                     "off-step",
-                    f"{text(points)} is not a multiple of {text(self.step)}",
+                    f"{points if too_fine else text(points)} is not a multiple of {text(self.step)}",
                     (*path, "points"),
                 )
             )

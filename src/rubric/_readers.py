@@ -144,63 +144,82 @@ def _set(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
+_BAD_LINE = "\ufffe"  # stands in for a line that is not UTF-8, so that the csv module keeps counting
+
+
+def _decoded_lines(path: str | FilePath) -> Iterator[str]:
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                yield _BAD_LINE + "\n"
+
+
 def read_csv(
     path: str | FilePath, scorer: Rubric | Composite, limits: Limits = DEFAULT_LIMITS
 ) -> Iterator[Item]:
-    """Records from a CSV file with a header row of fact columns (and an optional ``unit``)."""
+    """Records from a CSV file with a header row of fact columns (and an optional ``unit``).
+
+    Lines are decoded one at a time, so a line that is not UTF-8 is rejected on its own and the
+    lines around it are still read.
+    """
     columns = csv_columns(scorer)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+    reader = csv.reader(_decoded_lines(path))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise EvidenceError([Problem("bad-csv", str(exc), (), file=str(path), line=1)]) from None
+    unknown = [h for h in header if h != "unit" and h not in columns]
+    if _BAD_LINE in header or unknown:
+        name = unknown[0] if unknown else "?"
+        raise EvidenceError(
+            [
+                Problem(
+                    "unknown-column",
+                    f"unknown column '{name}'",
+                    (),
+                    file=str(path),
+                    line=1,
+                    hint=suggest(name, columns),
+                )
+            ]
+        )
+    while True:
         try:
-            header = next(reader)
+            row = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise EvidenceError([Problem("bad-csv", str(exc), (), file=str(path), line=1)]) from None
-        unknown = [h for h in header if h != "unit" and h not in columns]
-        if unknown:
-            raise EvidenceError(
-                [
-                    Problem(
-                        "unknown-column",
-                        f"unknown column '{unknown[0]}'",
-                        (),
-                        file=str(path),
-                        line=1,
-                        hint=suggest(unknown[0], columns),
-                    )
-                ]
+        except csv.Error as exc:
+            yield Item(reader.line_num, str(reader.line_num), problems=(Problem("bad-csv", str(exc)),))
+            continue
+        line = reader.line_num
+        if any(_BAD_LINE in cell for cell in row):
+            yield Item(line, str(line), problems=(Problem("not-utf8", "the line is not UTF-8"),))
+        elif not any(cell.strip() for cell in row):
+            yield Item(line, str(line), blank=True)
+        elif len(row) != len(header):
+            yield Item(
+                line,
+                str(line),
+                problems=(Problem("bad-csv", f"{len(row)} cells, but the header has {len(header)}"),),
             )
-        line = 1
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                line = reader.line_num
-                yield Item(line, str(line), problems=(Problem("bad-csv", str(exc)),))
-                continue
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                yield Item(line, str(line), blank=True)
-                continue
-            if len(row) != len(header):
-                yield Item(
-                    line,
-                    str(line),
-                    problems=(Problem("bad-csv", f"{len(row)} cells, but the header has {len(header)}"),),
-                )
-                continue
-            record: dict[str, Any] = {}
-            unit = str(line)
-            for name, cell in zip(header, row, strict=True):
-                if name == "unit":
-                    unit = cell or unit
-                elif cell != "":
-                    field_path, spec = columns[name]
-                    _set(record, field_path, csv_value(cell, spec))
-            yield Item(line, unit, record)
+        else:
+            yield _csv_item(line, header, row, columns)
+
+
+def _csv_item(line: int, header: list[str], row: list[str], columns: dict[str, Any]) -> Item:
+    record: dict[str, Any] = {}
+    unit = str(line)
+    for name, cell in zip(header, row, strict=True):
+        if name == "unit":
+            unit = cell or unit
+        elif cell != "":
+            field_path, spec = columns[name]
+            _set(record, field_path, csv_value(cell, spec))
+    return Item(line, unit, record)
 
 
 def read_items(

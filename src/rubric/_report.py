@@ -55,7 +55,7 @@ def _columns(record: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         out = []
         for part in record["parts"]:
             total = part["total"] if "total" in part else part["result"]["total"]
-            out.append((f"{part['name']}×{part['weight']}", total))
+            out += [(part["name"], total), (f"{part['name']}权重", part["weight"])]
         return tuple(out)
     return tuple((c["name"], c["score"]) for c in record["categories"])
 
@@ -123,6 +123,15 @@ def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
     return rows
 
 
+def _headers(rows: list[Row]) -> list[str]:
+    """Every column any row has, in first-seen order (a composite's branches weigh different parts)."""
+    return list(dict.fromkeys(h for row in rows for h, _ in row.columns))
+
+
+def _number(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
 def _md(value: str) -> str:
     """Escape a cell for a Markdown table: pipes, backslashes, line breaks, leading markup."""
     value = value.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
@@ -133,7 +142,7 @@ def _md(value: str) -> str:
 
 def markdown(rows: list[Row], title: str = "考核结果通报") -> str:
     """The bulletin as a Markdown table."""
-    headers = [h for h, _ in rows[0].columns] if rows else []
+    headers = _headers(rows)
     lines = [
         f"# {_md(title)}",
         "",
@@ -148,7 +157,7 @@ def markdown(rows: list[Row], title: str = "考核结果通报") -> str:
             str(row.rank),
             _md(row.unit),
             f"{text(row.total)} / {text(row.max)}",
-            *(_md(v) for _, v in row.columns),
+            *(_md(dict(row.columns).get(h, "—")) for h in headers),
             lost,
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -157,7 +166,7 @@ def markdown(rows: list[Row], title: str = "考核结果通报") -> str:
 
 def csv_report(rows: list[Row]) -> str:
     """The bulletin as CSV (formula-safe text cells; numbers stay numbers)."""
-    headers = [h for h, _ in rows[0].columns] if rows else []
+    headers = _headers(rows)
     top = max((len(r.reasons) for r in rows), default=0)
     out = [
         csv_line(
@@ -175,16 +184,16 @@ def csv_report(rows: list[Row]) -> str:
     ]
     for row in rows:
         labels = [label for label, _ in row.reasons] + [""] * (top - len(row.reasons))
-        lost = [text(points) for _, points in row.reasons] + [""] * (top - len(row.reasons))
+        lost: list[Decimal | None] = [points for _, points in row.reasons] + [None] * (top - len(row.reasons))
         out.append(
             csv_line(
                 [
-                    str(row.rank),
+                    row.rank,
                     row.unit,
-                    str(row.line),
-                    text(row.total),
-                    text(row.max),
-                    *(v for _, v in row.columns),
+                    row.line,
+                    row.total,
+                    row.max,
+                    *(_number(dict(row.columns).get(h)) for h in headers),
                     *labels,
                     *lost,
                 ]

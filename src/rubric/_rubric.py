@@ -273,17 +273,16 @@ def load_document(document: Document, *, limits: Limits = DEFAULT_LIMITS) -> Rub
         base = FilePath(document.positions.file or ".").parent
         parts: dict[str, Rubric] = {}
         for name, relative in composite.parts.items():
-            try:
-                loaded = load(base / relative, limits=limits)
-            except RubricError as exc:
-                raise RubricError(exc.problems) from None
-            if not isinstance(loaded, Rubric):
+            part = read_file(base / relative, limits=limits)
+            if isinstance(part.data, dict) and "parts" in part.data:
+                # Refused before it is loaded: a composite of composites could name itself.
                 raise_if(
                     [Problem("not-a-rubric", f"part '{name}' is itself a composite", ("parts", name))],
                     document.positions,
                 )
-            else:
-                parts[name] = loaded
+            loaded = load_document(part, limits=limits)
+            assert isinstance(loaded, Rubric)
+            parts[name] = loaded
         return Composite(composite, document, parts)
     doc = validate_model(RubricDoc, document)
     raise_if(reference_problems(doc), document.positions)
