@@ -63,7 +63,12 @@ class Scored:
 
 
 def _compact(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from the input: JSON escapes keep the line valid UTF-8
+        return json.dumps(data, ensure_ascii=True, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    return text
 
 
 def csv_header(scorer: Rubric | Composite) -> list[str]:
@@ -96,15 +101,18 @@ def safe_cell(value: Cell) -> str:
         return ""
     if isinstance(value, (int, Decimal)):
         return text(Decimal(value))
+    if not value.isprintable() and any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+        value = value.encode("utf-8", "backslashreplace").decode("utf-8")  # keep the file valid UTF-8
     if value and value[0] in "=+-@\t\r":
         return "'" + value
     return value
 
 
 def csv_line(cells: Iterable[Cell]) -> str:
-    """One CSV line: numbers as exact numbers, text made formula-safe."""
+    """One CSV line (RFC 4180: CRLF, so a cell holding a line break is quoted): numbers as exact
+    numbers, text made formula-safe."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow([safe_cell(c) for c in cells])
+    csv.writer(out, lineterminator="\r\n").writerow([safe_cell(c) for c in cells])
     return out.getvalue()
 
 

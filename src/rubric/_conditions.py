@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from ._errors import suggest
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag
-from ._numbers import NonEmpty
+from ._numbers import NonEmpty, Whole
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]
@@ -47,8 +47,8 @@ class Test(_Base):
 
     field: str
     is_: bool | str | None = Field(default=None, alias="is")
-    at_least: int | None = Field(default=None, ge=0)
-    at_most: int | None = Field(default=None, ge=0)
+    at_least: Whole | None = Field(default=None, ge=0)
+    at_most: Whole | None = Field(default=None, ge=0)
     has: str | None = None
 
     @model_validator(mode="after")

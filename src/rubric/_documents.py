@@ -160,8 +160,10 @@ class _Builder:
             if isinstance(event, yaml.ScalarEvent):
                 try:
                     value = _scalar(event.value, tag, event.implicit[0] and not event.style)
-                except ValueError as exc:
-                    raise _Fail("number-too-large", str(exc), line, col) from None
+                except (ValueError, ArithmeticError) as exc:  # decimal signals are ArithmeticErrors
+                    raise _Fail(
+                        "number-too-large", str(exc) or "a number too large to represent", line, col
+                    ) from None
                 self.place(value, line, col)
             else:
                 self.open(event, line, col)
@@ -273,6 +275,8 @@ def read_file(
             raw = handle.read(limits.max_bytes + 1)
     except OSError as exc:
         raise error([Problem(code="io", message=exc.strerror or str(exc), file=name)]) from None
+    except ValueError as exc:  # a path with a NUL byte
+        raise error([Problem(code="io", message=str(exc), file=name.replace("\0", "\\0"))]) from None
     return parse(raw, file=name, error=error, limits=limits, size=max(size, len(raw)))
 
 
@@ -294,7 +298,10 @@ def _float(text: str) -> Decimal:
         raise _JsonFail(
             "number-too-large", f"a number of {len(text)} characters is longer than any score needs"
         )
-    return Decimal(text)
+    try:
+        return Decimal(text)
+    except ArithmeticError:  # an exponent beyond what Decimal represents
+        raise _JsonFail("number-too-large", f"{text} is too large to represent") from None
 
 
 def _int(text: str) -> int:
@@ -336,7 +343,8 @@ def _json_value(text: str, limits: Limits) -> Any:
         )
     except RecursionError:
         raise _JsonFail("too-deep", "nesting too deep") from None
-    if _depth(value) > limits.max_depth:
+    # Counting brackets is C-speed and bounds the depth from above: walk only when it might be over.
+    if text.count("[") + text.count("{") > limits.max_depth and _depth(value) > limits.max_depth:
         raise _JsonFail("too-deep", f"nesting deeper than {limits.max_depth} levels")
     return value
 

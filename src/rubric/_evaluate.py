@@ -350,6 +350,35 @@ def materialize(
     return tuple(categories), total
 
 
+def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
+    """The compact summary of a trail (subtotals, criterion scores, the clauses that cost points),
+    built straight from the steps: batch output needs no audit objects."""
+    criteria: dict[str, str] = {}
+    costly: list[tuple[Decimal, str, str, str]] = []
+    index = 0
+    for category in plan.categories:
+        for c in category.criteria:
+            criteria[c.id] = text(trail.scores[index])
+            if trail.steps is not None:
+                for code, points, _ in trail.steps[index]:
+                    if code >= 0 and points < 0:
+                        rule = c.rules[code]
+                        costly.append((points, rule.id, c.id, rule.clause))
+            index += 1
+    costly.sort(key=lambda item: (item[0], item[1]))
+    return {
+        "categories": [
+            {"id": cat.id, "name": cat.name, "score": text(sub), "max": text(cat.maximum)}
+            for cat, sub in zip(plan.categories, trail.subtotals, strict=True)
+        ],
+        "criteria": criteria,
+        "reasons": [
+            {"criterion": cid, "rule": rid, "clause": clause, "points": text(points)}
+            for points, rid, cid, clause in costly
+        ],
+    }
+
+
 def clamp_total(
     owner: str, score: Decimal, floor: Decimal, upper: Decimal, audit: bool
 ) -> tuple[Decimal, tuple[AuditEntry, ...]]:

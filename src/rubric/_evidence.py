@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import EvidenceError, Path, Positions, Problem, short_repr, suggest
-from ._fields import FieldSpec, Invalid
+from ._fields import Assessed, Checklist, FieldSpec, Invalid
 
 _MISSING = object()
 
@@ -35,6 +35,14 @@ class GroupPlan:
     fields: tuple[FieldPlan, ...]
     names: frozenset[str]
     tests: tuple[tuple[str, Callable[[Any], bool]], ...]
+    lists: tuple[str, ...]  # fields whose values are lists: frozen on the way in
+
+    def take(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A copy of valid facts that the caller can no longer change (lists become tuples)."""
+        facts = dict(data)
+        for name in self.lists:
+            facts[name] = tuple(facts[name])
+        return facts
 
     @property
     def optional(self) -> bool:
@@ -48,7 +56,7 @@ class GroupPlan:
                 if not ok(data[name]):
                     break
             else:
-                return dict(data)  # valid as it stands: the common case costs one test per field
+                return self.take(data)  # valid as it stands: the common case costs one test per field
         return self._check_slowly(data, path, problems)
 
     def _check_slowly(self, data: Any, path: Path, problems: list[Problem]) -> dict[str, Any]:
@@ -71,7 +79,7 @@ class GroupPlan:
                 else:
                     facts[plan.name] = plan.default
             elif plan.fast(value):
-                facts[plan.name] = value
+                facts[plan.name] = tuple(value) if plan.name in self.lists else value
             else:
                 try:
                     facts[plan.name] = plan.spec.check(value)
@@ -97,7 +105,13 @@ class GroupPlan:
 
     def canonical(self, facts: Mapping[str, Any]) -> dict[str, Any]:
         """The canonical form of validated facts (checklists in declared order, and so on)."""
-        return {plan.name: plan.spec.canonical(facts[plan.name]) for plan in self.fields}
+        if not self.lists:  # flags, counts and choices are canonical as validated
+            return dict(facts)
+        out = dict(facts)
+        for plan in self.fields:
+            if plan.name in self.lists:
+                out[plan.name] = plan.spec.canonical(out[plan.name])
+        return out
 
 
 def plan_group(key: str, fields: Mapping[str, FieldSpec]) -> GroupPlan:
@@ -106,8 +120,13 @@ def plan_group(key: str, fields: Mapping[str, FieldSpec]) -> GroupPlan:
         FieldPlan(name, spec, _MISSING if spec.default is None else spec.check(spec.default), spec.fast())
         for name, spec in fields.items()
     )
+    lists = tuple(name for name, spec in fields.items() if isinstance(spec, (Checklist, Assessed)))
     return GroupPlan(
-        key=key, fields=plans, names=frozenset(fields), tests=tuple((p.name, p.fast) for p in plans)
+        key=key,
+        fields=plans,
+        names=frozenset(fields),
+        tests=tuple((p.name, p.fast) for p in plans),
+        lists=lists,
     )
 
 
@@ -150,7 +169,7 @@ class EvidencePlan:
                         if not ok(data[name]):
                             break
                     else:
-                        fast[key] = dict(data)  # a copy: the result must not change if the caller's does
+                        fast[key] = group.take(data)  # a copy: the result must not follow later changes
                         continue
                 fast[key] = group._check_slowly(data, (*path, key), problems)
             return fast

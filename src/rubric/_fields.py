@@ -16,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ._errors import Path, short_repr, suggest
-from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, json_number, text
+from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, Whole, json_number, text
 
 DEFAULT_COUNT_MAX = 1_000_000
 MAX_TEXT = 2000
@@ -197,7 +197,7 @@ class Count(FieldSpec):
     """A whole number of occurrences, 0 or more (true is never 1 incident)."""
 
     type: Literal["count"]
-    max: int = Field(default=DEFAULT_COUNT_MAX, ge=0, le=10**9)
+    max: Whole = Field(default=DEFAULT_COUNT_MAX, ge=0, le=10**9)
 
     def check(self, value: Any) -> Any:
         """Accept an int in [0, max]; refuse bools, fractions, text."""
@@ -420,7 +420,7 @@ class Assessed(FieldSpec):
     type: Literal["assessed"]
     range: tuple[Points, Points]
     step: Points = Decimal("0.5")
-    max_entries: int | None = Field(default=None, ge=1, le=10_000)
+    max_entries: Whole | None = Field(default=None, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _sane_range(self) -> Assessed:

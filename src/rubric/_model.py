@@ -12,12 +12,12 @@ import operator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag
 
 from ._clauses import CLAUSES, Clause, kind_of
 from ._conditions import Condition
 from ._fields import FieldUnion
-from ._numbers import ZERO, NonEmpty, Points
+from ._numbers import ZERO, NonEmpty, Points, Whole
 
 
 def _rule_union() -> Any:
@@ -55,7 +55,7 @@ class Criterion(_Model):
     """One numbered line of the table (序号)."""
 
     id: _Id
-    number: int | str
+    number: Whole | Annotated[str, Strict()]
     content: str = Field(min_length=1)
     points: Points = Field(ge=0)
     standard: str = Field(min_length=1)
@@ -116,7 +116,7 @@ class _Header(_Model):
     version: str = Field(min_length=1)
     title: str = Field(min_length=1)
     issuer: str = ""
-    year: int | None = None
+    year: Whole | None = None
     source: str = ""
     points: Points = Field(gt=0)
     grades: tuple[Grade, ...] = ()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, Strict, WithJsonSchema
 
 ZERO = Decimal(0)
 MAX_PLACES = 4  # no rubric needs finer than 0.0001 of a point; more is a typo
@@ -28,6 +29,7 @@ def to_points(value: Any) -> Decimal:
     return number
 
 
+@functools.lru_cache(maxsize=4096)
 def text(value: Decimal) -> str:
     """The canonical text of a score: no exponent, no trailing zeros ('87.5', '90', '-2')."""
     if not value:
@@ -65,3 +67,8 @@ def _non_empty(value: Sized) -> Sized:
 # An after-validator rather than Field(min_length=1): pydantic counts only the items that
 # validated, so one bad item in a one-item list would also report a bogus "too short".
 NonEmpty = Annotated[Sized, AfterValidator(_non_empty)]
+
+
+# Whole numbers in a rubric are YAML integers: strict, so that a Decimal such as 1e100000000 is
+# refused as it is instead of being converted into a hundred-million-digit int first.
+Whole = Annotated[int, Strict()]

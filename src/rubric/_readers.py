@@ -25,8 +25,8 @@ from ._fields import Assessed, Checklist, Count, FieldSpec, Flag
 from ._rubric import Composite, Rubric
 
 NONE_MARK = "-"
-_DIGITS = re.compile(r"[0-9]+\Z")
-_AMOUNT = re.compile(r"[0-9]+(?:\.[0-9]+)?\Z")
+_DIGITS = re.compile(r"[0-9]{1,18}\Z")  # longer runs stay text, and validation names them
+_AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,9 +45,24 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, indent=2)
 
 
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Assessment):
+        return value.as_json()
+    if isinstance(value, Decimal):
+        return text(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def sha256_of(data: Any) -> str:
-    """The SHA-256 of the compact canonical JSON of ``data``."""
-    raw = json.dumps(data, ensure_ascii=False, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    """The SHA-256 of the compact canonical JSON of ``data`` (tuples as arrays, Decimals as text)."""
+    raw = json.dumps(
+        data,
+        ensure_ascii=False,
+        sort_keys=True,
+        allow_nan=False,
+        separators=(",", ":"),
+        default=_json_default,
+    )
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
@@ -203,7 +218,7 @@ class Result:
     # object.__setattr__ on an immutable object costs about as much as a rule.
     __slots__ = ("_core", "_lazy")
     _core: tuple[RubricInfo, str, Decimal, Decimal, str | None]
-    _lazy: list[Any]  # [categories, adjustments, view, evidence function, canonical evidence, sha256]
+    _lazy: list[Any]  # [categories, adjustments, view, evidence fn, canonical evidence, sha256, outline fn]
 
     def __init__(
         self,
@@ -218,10 +233,11 @@ class Result:
         view: View | None = None,
         evidence: Callable[[], Any] | None = None,
         sha256: str | None = None,
+        outline: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """Build a result from its parts (scoring passes a view to build them lazily)."""
         object.__setattr__(self, "_core", (rubric, engine, total, max, grade))
-        object.__setattr__(self, "_lazy", [categories, adjustments, view, evidence, None, sha256])
+        object.__setattr__(self, "_lazy", [categories, adjustments, view, evidence, None, sha256, outline])
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Result is immutable")
@@ -285,7 +301,7 @@ class Result:
         """The SHA-256 of the canonical JSON of the validated evidence (computed once, on demand)."""
         lazy = self._lazy
         if lazy[5] is None:
-            lazy[5] = sha256_of(_json_value(self.evidence))
+            lazy[5] = sha256_of(self.evidence)
         sha: str = lazy[5]
         return sha
 
@@ -332,7 +348,7 @@ class Result:
 
     def summary(self) -> dict[str, Any]:
         """The compact form for batch output: totals, subtotals, criterion scores, reason codes."""
-        return {
+        head = {
             "kind": "rubric",
             "rubric": self.rubric.to_dict(),
             "engine": self.engine,
@@ -340,6 +356,12 @@ class Result:
             "total": text(self.total),
             "max": text(self.max),
             "grade": self.grade,
+        }
+        if self._lazy[6] is not None:  # straight from the trail, without building audit objects
+            outline: dict[str, Any] = self._lazy[6]()
+            return {**head, **outline}
+        return {
+            **head,
             "categories": [
                 {"id": c.id, "name": c.name, "score": text(c.score), "max": text(c.max)}
                 for c in self.categories
@@ -400,9 +422,7 @@ class CompositeResult:
     def evidence_sha256(self) -> str:
         """The SHA-256 of the canonical JSON of the validated composite record."""
         if not self._sha:
-            self._sha.append(
-                self.evidence if isinstance(self.evidence, str) else sha256_of(_json_value(self.evidence))
-            )
+            self._sha.append(self.evidence if isinstance(self.evidence, str) else sha256_of(self.evidence))
         return self._sha[0]
 
     def part(self, name: str) -> Result:

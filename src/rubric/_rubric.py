@@ -18,7 +18,7 @@ import yaml
 from ._conditions import Predicate, compile_condition
 from ._documents import DEFAULT_LIMITS, Document, Limits, parse, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
-from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize
+from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
 from ._evidence import check_group, evidence_error, plan_evidence, plan_group
 from ._loading import composite_problems, raise_if, reference_problems, validate_model
 from ._model import CompositeDoc, RubricDoc
@@ -128,6 +128,7 @@ class Rubric:
             grade_of(self._grades, total) if self._grades else None,
             view=lambda: materialize(plan, result.evidence, trail),
             evidence=lambda: canonical(facts),
+            outline=lambda: outline(plan, trail),
         )
         return result
 
