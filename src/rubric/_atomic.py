@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import TextIO
 
 
+def _mode(target: Path) -> int:
+    """The replaced file's permissions, or the usual ones for a new file under the umask."""
+    try:
+        return os.stat(target).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text handle whose content replaces ``path`` only when the block completes."""
@@ -32,6 +42,7 @@ def atomic_writer(path: str | Path, newline: str | None = None) -> Iterator[Text
         handle.flush()
         os.fsync(handle.fileno())
         handle.close()
+        os.chmod(handle.name, _mode(target))  # temporary files are private; the output is not
         os.replace(handle.name, target)
     except BaseException:
         handle.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -74,10 +74,8 @@ def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
                 continue
             try:
                 value = parse_json_line(line)
-            except ValueError as exc:
-                raise EvidenceError(
-                    [Problem("bad-json", str(exc), (), file=str(path), line=number)]
-                ) from None
+            except EvidenceError as exc:
+                raise EvidenceError([replace(p, file=str(path), line=number) for p in exc.problems]) from None
             if not isinstance(value, dict) or "total" not in value:
                 raise EvidenceError(
                     [Problem("not-a-result", "not a batch result line", (), file=str(path), line=number)]

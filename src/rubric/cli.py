@@ -198,7 +198,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     if show is not None:
         sys.stderr.write("\r")
     _err(str(summary))
-    if summary.rejected:
+    if summary.rejected and not summary.stopped_early:
         _err(f"rejected records: {args.errors or str(args.out) + '.errors.jsonl'}")
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
@@ -301,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except OSError as exc:  # an output folder that does not exist, a full disk, no permission
+        name = f"{exc.filename}: " if exc.filename else ""
+        _err(f"{name}io: {exc.strerror or exc}")
+        return EXIT_INPUT
     except Exception as exc:  # the last line of defence: never a traceback for users
         if args.debug:
             raise
