@@ -13,6 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from ._errors import Problem, RubricEngineError
+
+
+class FileError(RubricEngineError):
+    """An output file could not be written (no such folder, no permission, disk full)."""
+
+    family = "io"
+
 
 def _mode(target: Path) -> int:
     """The replaced file's permissions, or the usual ones for a new file under the umask."""
@@ -28,15 +36,10 @@ def _mode(target: Path) -> int:
 def atomic_writer(path: str | Path, newline: str | None = None) -> Iterator[TextIO]:
     """A text handle whose content replaces ``path`` only when the block completes."""
     target = Path(path)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, on every path
-        "w",
-        encoding="utf-8",
-        newline=newline,
-        dir=target.parent or ".",
-        prefix=f".{target.name}.",
-        suffix=".tmp",
-        delete=False,
-    )
+    try:
+        handle = _temporary(target, newline)
+    except OSError as exc:
+        raise FileError([Problem("io", exc.strerror or str(exc), file=str(target))]) from None
     try:
         yield handle  # type: ignore[misc]  # a TextIO in all but name
         handle.flush()
@@ -49,3 +52,15 @@ def atomic_writer(path: str | Path, newline: str | None = None) -> Iterator[Text
         with contextlib.suppress(FileNotFoundError):
             os.unlink(handle.name)
         raise
+
+
+def _temporary(target: Path, newline: str | None) -> tempfile._TemporaryFileWrapper[str]:
+    return tempfile.NamedTemporaryFile(
+        "w",
+        encoding="utf-8",
+        newline=newline,
+        dir=target.parent or ".",
+        prefix=f".{target.name}.",
+        suffix=".tmp",
+        delete=False,
+    )
