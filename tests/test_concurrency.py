@@ -13,17 +13,17 @@ so every run scores the same records.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import generate_records
 
 import rubric
 
@@ -33,19 +33,6 @@ RECORDS = 2000  # per scorer, scored alone and from 8 threads; totals compared f
 JSON_EVERY = 2  # and the full JSON for every second one (rendering JSON is most of the cost)
 SHARED = 120  # results per scorer whose lazy views 8 threads race to build
 NAMES = ("table1", "table2", "table3", "department")
-
-
-def _generate_records() -> Callable[..., list[dict[str, Any]]]:
-    spec = importlib.util.spec_from_file_location("bench_table1", ROOT / "benchmarks" / "bench_table1.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate: Callable[..., list[dict[str, Any]]] = module.generate_records
-    return generate
-
-
-generate_records = _generate_records()
 
 
 def records_for(scorer: rubric.Rubric | rubric.Composite, count: int, seed: int = 2013) -> list[Any]:

@@ -13,18 +13,17 @@ order in which the record's keys (and checklist items) were written.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import generate_records
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,19 +49,6 @@ def _refuse_constant(name: str) -> None:
 def strict_json(text: str) -> Any:
     """Parse JSON, failing on NaN / Infinity (which json.loads accepts by default)."""
     return json.loads(text, parse_constant=_refuse_constant)
-
-
-def _generate_records() -> Callable[..., list[dict[str, Any]]]:
-    spec = importlib.util.spec_from_file_location("bench_table1", ROOT / "benchmarks" / "bench_table1.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    generate: Callable[..., list[dict[str, Any]]] = module.generate_records
-    return generate
-
-
-generate_records = _generate_records()
 
 
 # --------------------------------------------------------------------------------------------

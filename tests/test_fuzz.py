@@ -303,6 +303,12 @@ VALUE_TEXT = st.one_of(
             "中文",
             "''",
             '""',
+            '"1e5"',
+            '"1.5e3"',
+            '".5"',
+            '"yes"',
+            '"null"',
+            '"~"',
             "~",
             "[]",
             "{}",
@@ -470,6 +476,9 @@ def score_loaded(scorer: Rubric | Composite, data: st.DataObject) -> None:
         return
     if isinstance(scorer, Rubric):
         check_result(scorer, result, low=scorer.doc.floor, high=scorer.doc.upper)
+        # Rubric.to_yaml: "loading it gives a rubric that scores identically".
+        again = rubric.Rubric.from_bytes(scorer.to_yaml().encode("utf-8"))
+        assert again.score(record).total == result.total
     else:
         check_result(scorer, result)
     assert scorer.score(record, audit=False).total == result.total
@@ -854,12 +863,12 @@ def record_pool(count: int = 8) -> dict[str, list[Any]]:
     ``generate_records``); a small fixed pool keeps each fuzzed batch file cheap to shrink."""
     generate = _load_bench().generate_records
     pool: dict[str, list[Any]] = {name: generate(TABLES[name].doc, count) for name in TABLE_NAMES}
-    for file in EXAMPLE_FILES:
-        pool[_example_scorer(file)].append(rubric.load_evidence(EXAMPLES / file).data)
     pool["department"] = [
         {"has_window": i % 2 == 0, "table1": one, "table2": two}
         for i, (one, two) in enumerate(zip(pool["table1"], pool["table2"], strict=False))
     ]
+    for file in EXAMPLE_FILES:
+        pool[_example_scorer(file)].append(rubric.load_evidence(EXAMPLES / file).data)
     return pool
 
 
@@ -1110,6 +1119,14 @@ def test_reproducer_a_unit_with_a_carriage_return_stays_one_row_of_csv_output(tm
     rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8"), newline="")))
     assert len(rows) == 2, rows  # the header and one result, not ['单位'] and ['甲', '1', '78', …]
     assert rows[1][2] == "78"
+
+
+@pytest.mark.parametrize("text", ["1e5", "1.5e3", "2E+1"])
+def test_reproducer_to_yaml_of_a_rubric_whose_title_looks_like_a_number_loads_again(text: str) -> None:
+    raw = SOURCES["table1"].replace(b"title: ", f'title: "{text}" #'.encode(), 1)
+    loaded = rubric.Rubric.from_bytes(raw)
+    again = rubric.Rubric.from_bytes(loaded.to_yaml().encode("utf-8"))
+    assert again.doc.title == text
 
 
 def test_reproducer_a_csv_count_of_5000_digits_is_a_rejected_record(tmp_path: Path) -> None:

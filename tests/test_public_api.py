@@ -3,6 +3,7 @@ and the command line maps every failure to its exit code without a traceback."""
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 from pathlib import Path
 
@@ -94,3 +95,14 @@ def test_batch_into_a_missing_folder_exits_2(tmp_path: Path, capsys: pytest.Capt
     )
     assert code == 2
     assert "io:" in capsys.readouterr().err
+
+
+def test_scoring_ignores_the_callers_decimal_context() -> None:
+    # A caller's prec=2 with ROUND_FLOOR would turn 78 × 0.6 + 67.5 × 0.4 = 73.8 into 73 and trap
+    # on inexact results; the engine computes in its own exact context.
+    department = rubric.load(ROOT / "rubrics" / "department.yaml")
+    record = rubric.load_evidence(ROOT / "examples" / "department-typical.yaml").data
+    with decimal.localcontext(prec=2, rounding=decimal.ROUND_FLOOR, traps=[decimal.Inexact, decimal.Rounded]):
+        result = department.score(record)
+        assert result.total == Decimal("73.8")
+        assert '"total": "73.8"' in result.to_json()

@@ -25,7 +25,7 @@ from ._evaluate import rule_id
 from ._evidence import evidence_error
 from ._fields import Assessed, Assessment, Count
 from ._model import Criterion, RubricDoc
-from ._numbers import ZERO, text
+from ._numbers import ZERO, exact, text
 from ._rubric import Composite, Rubric
 
 MAX_COMBINATIONS = 200_000
@@ -180,6 +180,8 @@ def criterion_range(criterion: Criterion, known: Mapping[str, Any] | None = None
         return Range(ZERO, ZERO, {**low_facts, **veto_facts}, {**high_facts, **veto_facts})
     if can_veto and low > ZERO:
         return Range(ZERO, high, {**low_facts, **veto_facts}, high_facts)
+    if can_veto and high < ZERO:  # a negative floor: the veto's 0 is then the best score
+        return Range(low, ZERO, low_facts, {**high_facts, **veto_facts})
     return Range(low, high, low_facts, high_facts)
 
 
@@ -255,6 +257,11 @@ class RubricRanges:
 
 def rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None = None) -> RubricRanges:
     """Exact reachable ranges (criteria are independent, so sums and clamps compose)."""
+    with exact():
+        return _rubric_ranges(doc, known)
+
+
+def _rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None) -> RubricRanges:
     criteria, categories = {}, {}
     total_low, total_high = ZERO, ZERO
     for category in doc.categories:
@@ -465,7 +472,8 @@ def check_composite(composite: Composite) -> list[Problem]:
 
 def check(loaded: Rubric | Composite) -> list[Problem]:
     """Static findings about a rubric or composite."""
-    return check_composite(loaded) if isinstance(loaded, Composite) else check_rubric(loaded)
+    with exact():
+        return check_composite(loaded) if isinstance(loaded, Composite) else check_rubric(loaded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +508,11 @@ def partial_score(rubric: Rubric, record: Any, positions: Any = None) -> Partial
     fact is ranked by its swing: how many points it alone can still move its criterion when the
     criterion's other open facts are at their best.
     """
+    with exact():
+        return _partial_score(rubric, record, positions)
+
+
+def _partial_score(rubric: Rubric, record: Any, positions: Any) -> PartialScore:
     problems: list[Problem] = []
     facts = rubric._evidence.collect(record if record is not None else {}, (), problems)
     problems = [p for p in problems if p.code != "missing"]

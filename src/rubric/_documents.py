@@ -73,6 +73,14 @@ def _scalar(value: str, tag: str | None, plain: bool) -> object:
     return value
 
 
+def plain_text(value: str) -> bool:
+    """True when ``value`` written unquoted would be read back as the same text."""
+    try:
+        return _scalar(value, None, True) == value and not isinstance(_scalar(value, None, True), bool)
+    except (ValueError, ArithmeticError):
+        return False
+
+
 def _problem(code: str, message: str, line: int | None, column: int | None, hint: str = "") -> Problem:
     return Problem(code=code, message=message, line=line, column=column, hint=hint)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import decimal
 import functools
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -31,12 +33,32 @@ def to_points(value: Any) -> Decimal:
 
 @functools.lru_cache(maxsize=4096)
 def text(value: Decimal) -> str:
-    """The canonical text of a score: no exponent, no trailing zeros ('87.5', '90', '-2')."""
+    """The canonical text of a score: no exponent, no trailing zeros ('87.5', '90', '-2').
+
+    Built from the digits alone, so it is exact whatever decimal context the caller has set."""
     if not value:
         return "0"
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+    written = format(value, "f")
+    if "." in written:
+        written = written.rstrip("0").rstrip(".")
+    return written
+
+
+# Scoring runs in this context, not the caller's: a caller's prec=2 or an extra trap must not
+# round a total or raise. Points have at most 4 places and 10 digits before the point, so every
+# sum and product a rubric can make is exact at this precision.
+CONTEXT = decimal.Context(
+    prec=60,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emax=999_999,
+    Emin=-999_999,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
+)
+
+
+def exact() -> contextlib.AbstractContextManager[decimal.Context]:
+    """A block in which Decimal arithmetic uses the engine's own exact context."""
+    return decimal.localcontext(CONTEXT)
 
 
 Points = Annotated[

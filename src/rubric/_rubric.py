@@ -16,13 +16,13 @@ from typing import Any
 import yaml
 
 from ._conditions import Predicate, compile_condition
-from ._documents import DEFAULT_LIMITS, Document, Limits, parse, read_file
+from ._documents import DEFAULT_LIMITS, Document, Limits, parse, plain_text, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
 from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
 from ._evidence import check_group, evidence_error, plan_evidence, plan_group
 from ._loading import composite_problems, raise_if, reference_problems, validate_model
 from ._model import CompositeDoc, RubricDoc
-from ._numbers import ZERO, text
+from ._numbers import ZERO, exact, text
 from ._result import AuditEntry, CompositeResult, PartScore, Result, RubricInfo
 from ._version import __version__ as _version
 
@@ -44,6 +44,12 @@ _Dumper.add_representer(
     ),
 )
 _Dumper.add_representer(tuple, lambda d, v: d.represent_list(list(v)))
+_Dumper.add_representer(
+    str,
+    # Quote any text this package's loader would read as something else ("1e5", "012", "true"):
+    # PyYAML decides by YAML 1.1 rules, which differ from ours.
+    lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style=None if plain_text(v) else '"'),
+)
 
 
 def dump_yaml(data: Any) -> bytes:
@@ -114,10 +120,15 @@ class Rubric:
 
     def score(self, evidence: Any, *, audit: bool = True, positions: Positions | None = None) -> Result:
         """Score one evidence record; ``audit=False`` skips building audit entries (same totals)."""
-        return self.score_facts(self._evidence.validate(evidence, positions), audit=audit)
+        with exact():
+            return self._score(self._evidence.validate(evidence, positions), audit)
 
     def score_facts(self, facts: dict[str, dict[str, Any]], *, audit: bool = True) -> Result:
         """Score facts that have already been validated by this rubric."""
+        with exact():
+            return self._score(facts, audit)
+
+    def _score(self, facts: dict[str, dict[str, Any]], audit: bool) -> Result:
         total, trail = evaluate(self._plan, facts, audit)
         plan, canonical = self._plan, self._evidence.canonical
         result = Result(
@@ -206,6 +217,10 @@ class Composite:
         self, evidence: Any, *, audit: bool = True, positions: Positions | None = None
     ) -> CompositeResult:
         """Score a composite record: its own facts plus one record per weighted part."""
+        with exact():
+            return self._score(evidence, audit, positions)
+
+    def _score(self, evidence: Any, audit: bool, positions: Positions | None) -> CompositeResult:
         problems: list[Problem] = []
         if not isinstance(evidence, dict):
             raise evidence_error([Problem("wrong-type", "a composite record is a mapping", ())], positions)
@@ -229,7 +244,7 @@ class Composite:
             raise evidence_error(problems, positions)
         parts, entries, running = [], [], ZERO
         for rule, name, weight in weights:
-            result = self.parts[name].score_facts(part_facts[name], audit=audit)
+            result = self.parts[name]._score(part_facts[name], audit)
             points = result.total * weight
             running += points
             parts.append(PartScore(name, weight, result))
