@@ -193,6 +193,7 @@ class Award(_Conditional):
 
 
 class _Capped(Clause):
+    sign: ClassVar[int] = -1
     cap: Points | None = Field(default=None, gt=0)
 
     @property
@@ -200,8 +201,10 @@ class _Capped(Clause):
         """The rule's own cap."""
         return self.cap
 
-    def _most(self, uncapped: Decimal) -> Decimal:
-        return uncapped if self.cap is None else min(uncapped, self.cap)
+    def _span(self, uncapped: Decimal) -> tuple[Decimal, Decimal]:
+        """[−most, 0] for a deduction, [0, most] for an award; most is within the rule's cap."""
+        most = uncapped if self.cap is None else min(uncapped, self.cap)
+        return (-most, ZERO) if self.sign < 0 else (ZERO, most)
 
 
 @clause("per_missing")
@@ -227,13 +230,12 @@ class PerMissing(_Capped):
         """[-points × items, 0]."""
         spec = fields[self.per_missing]
         assert isinstance(spec, Checklist)
-        return -self._most(self.points * len(spec.items)), ZERO
+        return self._span(self.points * len(spec.items))
 
 
 class _Each(_Capped):
     target_type = Count
     points: Points = Field(gt=0)
-    sign: ClassVar[int]
 
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """±points × count."""
@@ -244,8 +246,7 @@ class _Each(_Capped):
         """0 to ±points × the count's maximum."""
         spec = fields[self.target()]
         assert isinstance(spec, Count)
-        most = self._most(self.points * spec.max)
-        return (-most, ZERO) if self.sign < 0 else (ZERO, most)
+        return self._span(self.points * spec.max)
 
 
 @clause("deduct_each")
@@ -266,7 +267,6 @@ class AwardEach(_Each):
 
 class _Assessed(_Capped):
     target_type = Assessed
-    sign: ClassVar[int]
 
     @classmethod
     def _sample_extra(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
@@ -281,9 +281,7 @@ class _Assessed(_Capped):
         """0 to ± the top of the range × the most entries (unbounded without max_entries)."""
         spec = fields[self.target()]
         assert isinstance(spec, Assessed)
-        most = INFINITY if spec.max_entries is None else spec.range[1] * spec.max_entries
-        most = self._most(most)
-        return (-most, ZERO) if self.sign < 0 else (ZERO, most)
+        return self._span(INFINITY if spec.max_entries is None else spec.range[1] * spec.max_entries)
 
 
 @clause("deduct_assessed")

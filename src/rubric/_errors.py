@@ -130,8 +130,3 @@ class EvidenceError(RubricEngineError):
     """The evidence record is wrong: fix the record."""
 
     family = "evidence"
-
-
-def errors_only(problems: Iterable[Problem]) -> list[Problem]:
-    """The problems of severity 'error'."""
-    return [p for p in problems if p.severity == "error"]

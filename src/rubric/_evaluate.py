@@ -12,7 +12,7 @@ still add up exactly to its score, and a record's hot path builds no object per 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -287,15 +287,6 @@ def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) ->
     return total, Trail(tuple(scores), steps_out, tuple(subtotals), tuple(clamps), total_clamp)
 
 
-def _clamp_entry(owner: str, step: Step) -> AuditEntry:
-    kind = "floor" if step[0] == FLOOR else "cap"
-    return AuditEntry(owner, kind, kind, f"{kind} {text(step[1] + _prior(step))}", step[1], step[2])
-
-
-def _prior(step: Step) -> Decimal:
-    return ZERO  # the clause names the bound; kept as a function so the text is built in one place
-
-
 def _entries(
     c: CompiledCriterion, steps: tuple[Step, ...], facts: Mapping[str, Any]
 ) -> tuple[AuditEntry, ...]:
@@ -395,6 +386,3 @@ def grade_of(grades: tuple[tuple[str, Decimal], ...], total: Decimal) -> str | N
         if total >= minimum:
             return name
     return None
-
-
-Materializer = Callable[[], tuple[tuple[CategoryScore, ...], tuple[AuditEntry, ...]]]

@@ -130,11 +130,6 @@ def plan_group(key: str, fields: Mapping[str, FieldSpec]) -> GroupPlan:
     )
 
 
-def check_group(group: GroupPlan, data: Any, path: Path, problems: list[Problem]) -> dict[str, Any]:
-    """Validate one group's mapping, appending every problem; return its facts."""
-    return group.check(data, path, problems)
-
-
 def _kind(value: object) -> str:
     return "a list" if isinstance(value, list) else short_repr(value)
 

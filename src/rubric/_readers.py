@@ -11,7 +11,6 @@ RECORD}`` that names the unit for reports. CSV has one column per fact (see ``cs
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -244,10 +243,3 @@ def read_items(
             )
         ]
     )
-
-
-def csv_template(scorer: Rubric | Composite) -> str:
-    """A CSV header row for a rubric's facts (to start a spreadsheet from)."""
-    out = io.StringIO()
-    csv.writer(out).writerow(["unit", *csv_columns(scorer)])
-    return out.getvalue()

@@ -44,7 +44,8 @@ def _moves(entries: Iterable[AuditEntry]) -> list[str]:
             if entry.discarded and entry.kind not in ("floor", "cap")
             else ""
         )
-        out.append(f"{signed(entry.points)}  {entry.clause}{note}")
+        chosen = f"【{entry.inputs[0][1]}】" if entry.kind == "tiers" and entry.inputs else ""
+        out.append(f"{signed(entry.points)}  {chosen}{entry.clause}{note}")
     return out
 
 

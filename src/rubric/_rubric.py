@@ -19,7 +19,7 @@ from ._conditions import Predicate, compile_condition
 from ._documents import DEFAULT_LIMITS, Document, Limits, parse, plain_text, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
 from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
-from ._evidence import check_group, evidence_error, plan_evidence, plan_group
+from ._evidence import evidence_error, plan_evidence, plan_group
 from ._loading import composite_problems, raise_if, reference_problems, validate_model
 from ._model import CompositeDoc, RubricDoc
 from ._numbers import ZERO, exact, text
@@ -61,8 +61,27 @@ def _info(doc: RubricDoc | CompositeDoc, source: bytes) -> RubricInfo:
     return RubricInfo(doc.id, doc.version, doc.title, hashlib.sha256(source).hexdigest())
 
 
-class Rubric:
+class _Loaded:
+    """What a loaded rubric and a loaded composite both answer."""
+
+    __slots__ = ()
+    doc: RubricDoc | CompositeDoc
+
+    @property
+    def id(self) -> str:
+        """The id from the file."""
+        return self.doc.id
+
+    @property
+    def max(self) -> Decimal:
+        """The declared maximum of the total."""
+        return self.doc.points
+
+
+class Rubric(_Loaded):
     """A loaded, checked and compiled rubric."""
+
+    doc: RubricDoc
 
     __slots__ = ("_evidence", "_grades", "_plan", "doc", "info", "path", "positions", "source")
 
@@ -99,16 +118,6 @@ class Rubric:
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Rubric.from_bytes, (self.source, self.path))
-
-    @property
-    def id(self) -> str:
-        """The rubric's id."""
-        return self.doc.id
-
-    @property
-    def max(self) -> Decimal:
-        """The declared maximum of the total."""
-        return self.doc.points
 
     def validate(self, evidence: Any, positions: Positions | None = None) -> dict[str, dict[str, Any]]:
         """Canonical facts per criterion, or EvidenceError listing every problem."""
@@ -147,8 +156,10 @@ class Rubric:
         return f"<Rubric {self.doc.id} {self.doc.version} ({self.path})>"
 
 
-class Composite:
+class Composite(_Loaded):
     """A loaded composite: rubrics combined with weights under conditions."""
+
+    doc: CompositeDoc
 
     __slots__ = (
         "_branches",
@@ -203,16 +214,6 @@ class Composite:
     def _rebuild(source: bytes, parts: Mapping[str, Rubric]) -> Composite:
         return Composite.from_data(parse(source).data, parts)
 
-    @property
-    def id(self) -> str:
-        """The composite's id."""
-        return self.doc.id
-
-    @property
-    def max(self) -> Decimal:
-        """The declared maximum of the total."""
-        return self.doc.points
-
     def score(
         self, evidence: Any, *, audit: bool = True, positions: Positions | None = None
     ) -> CompositeResult:
@@ -225,7 +226,7 @@ class Composite:
         if not isinstance(evidence, dict):
             raise evidence_error([Problem("wrong-type", "a composite record is a mapping", ())], positions)
         own = {k: v for k, v in evidence.items() if k not in self.parts}
-        facts = check_group(self._facts, own, (), problems)
+        facts = self._facts.check(own, (), problems)
         if problems:
             raise evidence_error(problems, positions)
         branch = next((b for b in self._branches if b[0](facts)), None)
