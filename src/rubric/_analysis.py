@@ -68,20 +68,25 @@ def domains(criterion: Criterion, known: Mapping[str, Any] | None = None) -> dic
             extra = {m for m in marks.get(name, ()) if m <= spec.max}
             out[name] = tuple(sorted(set(spec.domain()) | extra))
         elif isinstance(spec, Assessed):
-            out[name] = _assessed_domain(spec, criterion)
+            out[name] = _assessed_domain(spec, criterion, marks.get(name, set()))
         else:
             out[name] = spec.domain()
     return out
 
 
-def _assessed_domain(spec: Assessed, criterion: Criterion) -> tuple[Any, ...]:
+def _assessed_domain(spec: Assessed, criterion: Criterion, marks: set[int]) -> tuple[Any, ...]:
+    # Sums are monotone in each amount, so the extremes use all-lowest or all-highest amounts;
+    # how many entries matters at each threshold a condition names, at one, and at the most.
     low, high = spec.range
     span = max(criterion.points, criterion.upper - criterion.floor, Decimal(1))
-    most = spec.max_entries or int(span / max(low, spec.step)) + 1
-    options: list[tuple[Assessment, ...]] = [()]
-    for amount in (low, high):
-        for n in sorted({1, most}):
-            options.append(tuple(Assessment(amount, "analysis") for _ in range(n)))
+    # Without max_entries there is no last count: go past the span of the score and past every
+    # threshold a condition names.
+    most = spec.max_entries or max(int(span / max(low, spec.step)) + 1, max(marks, default=0) + 1)
+    counts = sorted({0, min(1, most), most, *(m for m in marks if m <= most)})
+    options: list[tuple[Assessment, ...]] = []
+    for count in counts:
+        for amount in (low, high):
+            options.append(tuple(Assessment(amount, "analysis") for _ in range(count)))
     return tuple(dict.fromkeys(options))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._clauses import Apply
 from ._model import Category, Criterion, RubricDoc
@@ -94,9 +94,11 @@ class Plan:
     flat: Flat
 
 
-@dataclass(frozen=True, slots=True)
-class Trail:
-    """What scoring one record found: every score, and (with the audit on) every step."""
+class Trail(NamedTuple):
+    """What scoring one record found: every score, and (with the audit on) every step.
+
+    A named tuple, not a frozen dataclass: one is built per record, and a tuple is built in one
+    step where a frozen dataclass sets each field through object.__setattr__."""
 
     scores: tuple[Decimal, ...]  # per criterion, in rubric order
     steps: tuple[tuple[Step, ...], ...] | None  # per criterion; None when the audit was off
