@@ -57,9 +57,8 @@ def domains(criterion: Criterion, known: Mapping[str, Any] | None = None) -> dic
     """Values to try per field: a known value alone, else the field's domain plus thresholds."""
     marks: dict[str, set[int]] = {}
     for rule in criterion.clauses():
-        for cond in (getattr(rule, "when", None), getattr(rule, "veto", None)):
-            if cond is not None:
-                _thresholds(cond, marks)
+        for cond in rule.conditions():
+            _thresholds(cond, marks)
     out: dict[str, tuple[Any, ...]] = {}
     for name, spec in criterion.evidence.items():
         if known is not None and name in known:
@@ -291,7 +290,7 @@ def _criterion_paths(doc: RubricDoc) -> Iterator[tuple[Path, Criterion]]:
 
 def _tier_checks(path: Path, c: Criterion) -> Iterator[Problem]:
     for index, rule in enumerate(c.clauses()):
-        for level, points in getattr(rule, "levels", {}).items():
+        for level, points in rule.fixed_awards().items():
             if c.base + points > c.upper:
                 yield Problem(
                     "tier-above-cap",

@@ -58,6 +58,14 @@ class Clause(BaseModel):
         """The evidence fields this rule reads."""
         return (self.target(),)
 
+    def conditions(self) -> tuple[Condition, ...]:
+        """The conditions this rule tests (static analysis takes its thresholds from them)."""
+        return ()
+
+    def fixed_awards(self) -> dict[str, Decimal]:
+        """Named amounts the rule can award at once (tiers' levels), for the cap check."""
+        return {}
+
     def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
         """Defects of this rule against the criterion's declared fields."""
         if self.target_type is None:
@@ -132,6 +140,10 @@ def clause(key: str) -> Callable[[type[Clause]], type[Clause]]:
 
 class _Conditional(Clause):
     when: Condition
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """The ``when`` condition."""
+        return (self.when,)
 
     @classmethod
     def samples(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
@@ -351,6 +363,10 @@ class Tiers(Clause):
             )
         )
 
+    def fixed_awards(self) -> dict[str, Decimal]:
+        """Each level's points."""
+        return dict(self.levels)
+
     def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
         """The chosen level's points."""
         name, levels = self.tiers, dict(self.levels)
@@ -371,6 +387,10 @@ class Veto(Clause):
     def reads(self) -> tuple[str, ...]:
         """The fields the condition reads."""
         return tuple(dict.fromkeys(condition_reads(self.veto)))
+
+    def conditions(self) -> tuple[Condition, ...]:
+        """The veto's condition."""
+        return (self.veto,)
 
     def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
         """The condition's defects, under ``veto``."""
