@@ -74,8 +74,10 @@ def domains(criterion: Criterion, known: Mapping[str, Any] | None = None) -> dic
 
 
 def _assessed_domain(spec: Assessed, criterion: Criterion, marks: set[int]) -> tuple[Any, ...]:
-    # Sums are monotone in each amount, so the extremes use all-lowest or all-highest amounts;
-    # how many entries matters at each threshold a condition names, at one, and at the most.
+    # A score depends on an assessed field through how many entries there are (conditions) and
+    # what they add up to (the rules). Capped rules on the same field make the score
+    # non-monotone in the sum, so every sum on the step grid is tried, for each count that
+    # matters: 0, 1, each threshold a condition names, and the most.
     low, high = spec.range
     span = max(criterion.points, criterion.upper - criterion.floor, Decimal(1))
     # Without max_entries there is no last count: go past the span of the score and past every
@@ -84,9 +86,27 @@ def _assessed_domain(spec: Assessed, criterion: Criterion, marks: set[int]) -> t
     counts = sorted({0, min(1, most), most, *(m for m in marks if m <= most)})
     options: list[tuple[Assessment, ...]] = []
     for count in counts:
-        for amount in (low, high):
-            options.append(tuple(Assessment(amount, "analysis") for _ in range(count)))
+        steps = int((high - low) * count / spec.step)
+        extras = range(steps + 1) if steps <= _MAX_SUMS else (0, steps)
+        for extra in extras:
+            options.append(_entries_adding_up(count, low, high, spec.step, extra))
     return tuple(dict.fromkeys(options))
+
+
+_MAX_SUMS = 200
+
+
+def _entries_adding_up(
+    count: int, low: Decimal, high: Decimal, step: Decimal, extra: int
+) -> tuple[Assessment, ...]:
+    """``count`` amounts inside [low, high] adding up to count × low + extra × step."""
+    amounts = []
+    left = extra * step
+    for _ in range(count):
+        bump = min(left, high - low)
+        amounts.append(low + bump)
+        left -= bump
+    return tuple(Assessment(a, "analysis") for a in amounts)
 
 
 def _groups(criterion: Criterion) -> list[tuple[list[int], list[str]]]:
