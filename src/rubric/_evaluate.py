@@ -238,12 +238,12 @@ def evaluate_totals(plan: Plan, facts: Mapping[str, Mapping[str, Any]]) -> tuple
     return total, Trail(tuple(scores), None, tuple(subtotals), tuple(clamps), total_clamp)
 
 
-def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) -> tuple[Decimal, Trail]:  # noqa: PLR0912
+def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) -> tuple[Decimal, Trail]:
     """Score validated facts: the total and the trail of how it was reached."""
     if not audit:
         return evaluate_totals(plan, facts)
     scores: list[Decimal] = []
-    all_steps: list[tuple[Step, ...]] | None = [] if audit else None
+    all_steps: list[tuple[Step, ...]] = []
     subtotals: list[Decimal] = []
     clamps: list[Step | None] = []
     running = ZERO
@@ -252,41 +252,31 @@ def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) ->
         for c in category.criteria:
             f = facts[c.id]
             score = c.base
-            steps: list[Step] | None = [] if audit else None
+            steps: list[Step] = []
             for position, apply, cap in c.ops:
                 raw = apply(f)
                 if raw is None:
                     continue
-                if cap is not None and (raw > cap or raw < -cap):
-                    points = cap if raw > 0 else -cap
-                    if steps is not None:
-                        steps.append((position, points, abs(raw - points)))
-                else:
-                    points = raw
-                    if steps is not None:
-                        steps.append((position, points, ZERO))
+                points = raw if cap is None or -cap <= raw <= cap else cap if raw > 0 else -cap
+                steps.append((position, points, abs(raw - points)))
                 score += points
-            if score < c.floor or score > c.upper:
-                score, step = _clamp(score, c.floor, c.upper)
-                if steps is not None and step is not None:
-                    steps.append(step)
+            score, step = _clamp(score, c.floor, c.upper)
+            if step is not None:
+                steps.append(step)
             for position, veto in c.vetoes:
                 if veto(f) is not None:
-                    if steps is not None:
-                        steps.append((position, -score, abs(score)))
+                    steps.append((position, -score, abs(score)))
                     score = ZERO
                     break
             scores.append(score)
-            if all_steps is not None and steps is not None:
-                all_steps.append(tuple(steps))
+            all_steps.append(tuple(steps))
             subtotal += score
         subtotal, clamp = _clamp(subtotal, category.floor, category.upper)
         subtotals.append(subtotal)
         clamps.append(clamp)
         running += subtotal
     total, total_clamp = _clamp(running, plan.floor, plan.upper)
-    steps_out = tuple(all_steps) if all_steps is not None else None
-    return total, Trail(tuple(scores), steps_out, tuple(subtotals), tuple(clamps), total_clamp)
+    return total, Trail(tuple(scores), tuple(all_steps), tuple(subtotals), tuple(clamps), total_clamp)
 
 
 def _entries(
