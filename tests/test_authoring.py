@@ -88,9 +88,7 @@ def test_check_exits_1_on_errors_and_0_on_the_seed_rubrics(capsys: pytest.Captur
 
 
 def test_every_documented_reading_of_the_seed_shows_up_in_check_with_its_quote() -> None:
-    seed_text = (ROOT.parent / "shared" / "seed" / "kaifu-2013-zhengwu-gongkai.txt").read_text(
-        encoding="utf-8"
-    )
+    seed_text = (ROOT / "rubrics" / "sources" / "kaifu-2013-zhengwu-gongkai.txt").read_text(encoding="utf-8")
     for path in SEED[:3]:
         loaded = rubric.load(path)
         notes = [n for cat in loaded.doc.categories for c in cat.criteria for n in c.notes]

@@ -21,7 +21,7 @@ import rubric
 from rubric.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_TEXT = Path("/work/shared/seed/kaifu-2013-zhengwu-gongkai.txt")
+SEED_TEXT = ROOT / "rubrics" / "sources" / "kaifu-2013-zhengwu-gongkai.txt"
 SEED_RUBRICS = [
     "rubrics/table1.yaml",
     "rubrics/table2.yaml",
