@@ -357,10 +357,11 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
         )
     for index in _shadowed(c):
         rule = c.clauses()[index]
+        why = f" (its note: {rule.note})" if rule.note else " (add a note: saying why, or fix the rule)"
         yield Problem(
             "never-changes-score",
             f"{c.id}: rule {rule_id(c, index)} ({rule.clause}) never changes "
-            "the score: a veto, cap or floor always absorbs it",
+            f"the score: a veto, cap or floor always absorbs it{why}",
             (*path, "rules", index),
             severity="warning",
         )
@@ -380,6 +381,14 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             (*path, "notes"),
             severity="note",
         )
+    for index, rule in enumerate(c.clauses()):
+        if rule.note:
+            yield Problem(
+                "interpretation",
+                f"{c.id}: rule {rule_id(c, index)} 「{rule.clause}」 — {rule.note}",
+                (*path, "rules", index, "note"),
+                severity="note",
+            )
 
 
 def check_rubric(rubric: Rubric) -> list[Problem]:
