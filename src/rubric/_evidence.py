@@ -213,8 +213,30 @@ def plan_evidence(groups: tuple[GroupPlan, ...]) -> EvidencePlan:
     )
 
 
+# A record can hold thousands of defects (unknown items by the thousand): past this many, the rest
+# are counted, not listed, so that an error report stays proportional to the limit, not the input.
+MAX_PROBLEMS_PER_RECORD = 100
+
+
+def capped(problems: tuple[Problem, ...] | list[Problem], limit: int) -> tuple[Problem, ...]:
+    """At most ``limit`` problems (at least one), the last saying how many more there were."""
+    if len(problems) <= limit:
+        return tuple(problems)
+    kept = max(limit - 1, 0)
+    return (
+        *problems[:kept],
+        Problem(
+            "more-problems",
+            f"… and {len(problems) - kept} more problems not listed",
+            (),
+            hint="fix these first",
+        ),
+    )
+
+
 def evidence_error(problems: list[Problem], positions: Positions | None) -> EvidenceError:
-    """An EvidenceError with positions stamped on its problems."""
+    """An EvidenceError with positions stamped on its problems (at most MAX_PROBLEMS_PER_RECORD)."""
+    listed = capped(problems, MAX_PROBLEMS_PER_RECORD)
     if positions is not None:
-        problems = [positions.locate(p) for p in problems]
-    return EvidenceError(problems)
+        listed = tuple(positions.locate(p) for p in listed)
+    return EvidenceError(list(listed))
