@@ -222,8 +222,7 @@ def score_stream(
         # At most two chunks per worker in flight: reading never runs ahead of scoring, so memory
         # stays flat whatever the input's size.
         pending: deque[tuple[list[Item], Future[list[Scored]]]] = deque()
-        chunks = _chunks(items)
-        for chunk in itertools.chain(chunks, [None]):
+        for chunk in itertools.chain(_chunks(items), [None]):
             if chunk is not None:
                 pending.append((chunk, pool.submit(_run_chunk, chunk)))
                 if len(pending) < 2 * workers:
@@ -231,13 +230,6 @@ def score_stream(
             while pending and (chunk is None or len(pending) >= 2 * workers):
                 sent, future = pending.popleft()
                 yield from _collect(sent, future, local)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _collect(sent: list[Item], future: Future[list[Scored]], local: _Worker) -> list[Scored]:
-    try:
-        return future.result()
     except BrokenProcessPool:
         raise WorkerError(
             [
@@ -249,6 +241,15 @@ def _collect(sent: list[Item], future: Future[list[Scored]], local: _Worker) -> 
                 )
             ]
         ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(sent: list[Item], future: Future[list[Scored]], local: _Worker) -> list[Scored]:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
     except Exception:
         # A chunk that cannot travel (a record nested too deep to pickle) is scored here instead,
         # so that any number of workers gives the same output; a real bug raises here again.
