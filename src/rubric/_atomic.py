@@ -112,11 +112,11 @@ def atomic_writers(paths: Sequence[str | Path], newline: str | None = None) -> I
             if str(path) == STDIO:
                 handles.append(_stdout(newline))
                 continue
-            target = Path(os.path.realpath(path))  # through a symlink to what it names
-            check_output(target)
-            if _special(target):
-                handles.append(stack.enter_context(_open_special(target, newline)))
+            check_output(path)
+            if _special(Path(path)):  # before resolving: /dev/stdout resolves to no real path
+                handles.append(stack.enter_context(_open_special(Path(path), newline)))
                 continue
+            target = Path(os.path.realpath(path))  # through a symlink to what it names
             try:
                 handle = _temporary(target, newline)
             except OSError as exc:
