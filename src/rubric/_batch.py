@@ -256,9 +256,26 @@ def _collect(sent: list[Item], future: Future[list[Scored]], local: _Worker) -> 
         return local.chunk(sent)
 
 
+# A hint may list every item of a large checklist: a report of 100 problems must not be megabytes.
+MAX_TEXT = 500
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def reported(problem: Problem) -> Problem:
+    """A problem as it is reported: message and hint cut to MAX_TEXT characters."""
+    if len(problem.message) <= MAX_TEXT and len(problem.hint) <= MAX_TEXT:
+        return problem
+    return replace(problem, message=_cut(problem.message), hint=_cut(problem.hint))
+
+
 def error_record(scored: Scored, source: str) -> str:
     """A line of the errors file: the input file and line, the unit, and all the record's problems."""
-    problems = [replace(p, file=source, line=p.line or scored.line).as_dict() for p in scored.problems]
+    problems = [
+        reported(replace(p, file=source, line=p.line or scored.line)).as_dict() for p in scored.problems
+    ]
     return _compact({"file": source, "line": scored.line, "unit": scored.unit, "problems": problems}) + "\n"
 
 

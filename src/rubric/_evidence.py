@@ -7,7 +7,7 @@ on the field types (``_fields``); this module walks a record and names the place
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,19 +218,23 @@ def plan_evidence(groups: tuple[GroupPlan, ...]) -> EvidencePlan:
 MAX_PROBLEMS_PER_RECORD = 100
 
 
-def capped(problems: tuple[Problem, ...] | list[Problem], limit: int) -> tuple[Problem, ...]:
+@dataclass(frozen=True, slots=True)
+class MoreProblems(Problem):
+    """The last problem of a capped list: how many more there were (kept exact when recapped)."""
+
+    hidden: int = 0
+
+
+def capped(problems: Sequence[Problem], limit: int) -> tuple[Problem, ...]:
     """At most ``limit`` problems (at least one), the last saying how many more there were."""
     if len(problems) <= limit:
         return tuple(problems)
     kept = max(limit - 1, 0)
+    hidden = sum(p.hidden if isinstance(p, MoreProblems) else 1 for p in problems[kept:])
+    message = f"… and {hidden} more problems not listed"
     return (
         *problems[:kept],
-        Problem(
-            "more-problems",
-            f"… and {len(problems) - kept} more problems not listed",
-            (),
-            hint="fix these first",
-        ),
+        MoreProblems("more-problems", message, (), hint="fix these first", hidden=hidden),
     )
 
 

@@ -18,13 +18,14 @@ from pathlib import Path
 
 from ._analysis import check, partial_score
 from ._atomic import STDIO, atomic_writer, refuse_clobbering
-from ._batch import run_batch
+from ._batch import reported, run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
 from ._diff import as_json as diff_json
 from ._diff import diff_rubrics, movements
 from ._diff import render as render_diff
 from ._documents import Limits
 from ._errors import Problem, RubricEngineError, short_repr
+from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._evidence_files import load_evidence
 from ._render import partial_json, render_composite, render_partial, render_result
 from ._report import csv_report, dumps_rows, markdown, rank, read_results
@@ -46,8 +47,8 @@ def _err(text: str) -> None:
 
 
 def _problems(problems: Sequence[Problem]) -> None:
-    for problem in problems:
-        _err(str(problem))
+    for problem in capped(problems, MAX_PROBLEMS_PER_RECORD):
+        _err(str(reported(problem)))
 
 
 def cmd_score(args: argparse.Namespace) -> int:
