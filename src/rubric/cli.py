@@ -1,8 +1,9 @@
 """The ``rubric`` command: thin argument parsing over the public API.
 
 Exit codes: 0 ok; 1 some records rejected or some cases failed or check found errors; 2 unusable
-input, rubric or I/O; 3 internal error (a bug: please report it). Bad input never prints a
-traceback; ``--debug`` shows one for internal errors.
+input, rubric or I/O (a batch worker that died included); 3 internal error (a bug: please report
+it); 130 interrupted; 141 standard output closed by its reader. Bad input never prints a
+traceback; ``--debug`` shows one for internal errors. ``-`` names standard input or output.
 """
 
 from __future__ import annotations
