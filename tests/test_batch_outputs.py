@@ -280,3 +280,16 @@ def test_unit_ids_null_mapping_and_list_are_rejected_and_whole_numbers_are_text(
         ("bad-unit", "unit", "a unit is named by text or a whole number, got true or false"),
         ("bad-unit", "unit", "a unit is named by text or a whole number, got a number that is not whole"),
     ]
+
+
+def test_out_a_fifo_without_an_errors_file_is_refused_before_opening_it(
+    capsys: pytest.CaptureFixture[str], files: dict[str, Path]
+) -> None:
+    fifo = files["out"].parent / "results.fifo"
+    os.mkfifo(fifo)
+    before = snapshot(fifo.parent)
+    code, _, err = run(capsys, "batch", files["rubric"], files["input"], "--out", fifo)
+    assert code == 2
+    assert "add --errors FILE" in err
+    assert snapshot(fifo.parent) == before
+    assert not Path(f"{fifo}.errors.jsonl").exists()

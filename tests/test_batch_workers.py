@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,60 +116,51 @@ def previous_output(tmp_path: Path) -> tuple[Path, Path, bytes]:
     return out, errors, before
 
 
+def disturb(
+    big_input: Path, tmp_path: Path, how: Callable[[subprocess.Popen[bytes]], None]
+) -> tuple[int, str]:
+    """Run a two-worker batch over previous outputs, disturb it once it writes, and check that the
+    previous outputs survive with no temporary file left; return its exit code and stderr."""
+    out, errors, before = previous_output(tmp_path)
+    process = start(["batch", TABLE1, str(big_input), "--out", str(out), "--workers", "2"], group=True)
+    try:
+        wait_for_output(process, tmp_path)
+        how(process)
+        code, err = finish(process)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert "Traceback" not in err
+    assert out.read_bytes() == before
+    assert errors.read_bytes() == b"old errors\n"
+    assert temporary_files(tmp_path) == []
+    return code, err
+
+
+def kill_a_worker(process: subprocess.Popen[bytes]) -> None:
+    victims = workers_of(process.pid)
+    assert len(victims) == 2
+    os.kill(victims[0], signal.SIGKILL)
+
+
 def test_a_killed_worker_ends_the_run_with_exit_2_and_leaves_the_previous_output(
     big_input: Path, tmp_path: Path
 ) -> None:
-    out, errors, before = previous_output(tmp_path)
-    process = start(["batch", TABLE1, str(big_input), "--out", str(out), "--workers", "2"], group=True)
-    try:
-        wait_for_output(process, tmp_path)
-        victims = workers_of(process.pid)
-        assert len(victims) == 2
-        os.kill(victims[0], signal.SIGKILL)
-        code, err = finish(process)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    code, err = disturb(big_input, tmp_path, kill_a_worker)
     assert code == 2, err
     assert "worker-died" in err
-    assert "Traceback" not in err
-    assert out.read_bytes() == before
-    assert errors.read_bytes() == b"old errors\n"
-    assert temporary_files(tmp_path) == []
 
 
 def test_ctrl_c_to_the_whole_process_group_exits_130_quietly(big_input: Path, tmp_path: Path) -> None:
-    out, errors, before = previous_output(tmp_path)
-    process = start(["batch", TABLE1, str(big_input), "--out", str(out), "--workers", "2"], group=True)
-    try:
-        wait_for_output(process, tmp_path)
-        os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        code, err = finish(process)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    # what a terminal's Ctrl-C does: every process of the group gets SIGINT
+    code, err = disturb(big_input, tmp_path, lambda p: os.killpg(p.pid, signal.SIGINT))
     assert code == 130, err
-    assert "Traceback" not in err
     assert err.strip() == "interrupted"
-    assert out.read_bytes() == before
-    assert errors.read_bytes() == b"old errors\n"
-    assert temporary_files(tmp_path) == []
 
 
 def test_sigint_to_the_batch_process_alone_exits_130_quietly(big_input: Path, tmp_path: Path) -> None:
-    out, _, before = previous_output(tmp_path)
-    process = start(["batch", TABLE1, str(big_input), "--out", str(out), "--workers", "2"], group=True)
-    try:
-        wait_for_output(process, tmp_path)
-        process.send_signal(signal.SIGINT)
-        code, err = finish(process)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+    code, err = disturb(big_input, tmp_path, lambda p: p.send_signal(signal.SIGINT))
     assert code == 130, err
-    assert "Traceback" not in err
-    assert out.read_bytes() == before
-    assert temporary_files(tmp_path) == []
 
 
 # A rubric nested 77 levels deep (a rule's condition is 70 `not`s around a flag): over the default
@@ -254,3 +246,22 @@ def test_a_record_too_deep_to_send_to_a_worker_is_rejected_as_with_one_worker(
     (rejected,) = [json.loads(line) for line in outputs[0][1].decode().splitlines()]
     assert rejected["unit"] == "深"
     assert rejected["line"] == 2
+
+
+def test_workers_never_read_more_than_two_chunks_each_ahead_of_the_output() -> None:
+    record = example("table1-typical")
+    consumed = 0
+
+    def items() -> Iterator[Item]:
+        nonlocal consumed
+        for line in range(1, 20_001):
+            consumed += 1
+            yield Item(line, str(line), record)
+
+    scorer = rubric.load(TABLE1)
+    stream = score_stream(scorer, items(), workers=2)
+    first = next(stream)
+    assert first.line == 1
+    # 2 workers × 2 chunks in flight, and the chunk being cut: at most 5 × 500 records read
+    assert consumed <= 5 * 500
+    stream.close()  # shuts the pool down

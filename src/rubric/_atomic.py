@@ -45,7 +45,7 @@ def _mode(target: Path) -> int:
         return 0o666 & ~umask
 
 
-def _special(target: Path) -> bool:
+def is_special(target: str | Path) -> bool:
     """True for an existing device, FIFO or socket: written in place, never replaced."""
     try:
         mode = os.stat(target).st_mode
@@ -113,7 +113,7 @@ def atomic_writers(paths: Sequence[str | Path], newline: str | None = None) -> I
                 handles.append(_stdout(newline))
                 continue
             check_output(path)
-            if _special(Path(path)):  # before resolving: /dev/stdout resolves to no real path
+            if is_special(path):  # before resolving: /dev/stdout resolves to no real path
                 handles.append(stack.enter_context(_open_special(Path(path), newline)))
                 continue
             target = Path(os.path.realpath(path))  # through a symlink to what it names

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from ._atomic import STDIO, FileError, atomic_writers, refuse_clobbering
+from ._atomic import STDIO, FileError, atomic_writers, is_special, refuse_clobbering
 from ._documents import DEFAULT_LIMITS, Limits, parse
 from ._errors import EvidenceError, Problem, RubricEngineError
 from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
@@ -314,14 +314,14 @@ def run_batch(
     file or the other output is refused before anything is read or written.
     """
     if errors is None:
-        if str(out) == STDIO:
+        if str(out) == STDIO or is_special(out):  # no OUT.errors.jsonl beside a stream or device
             raise FileError(
                 [
                     Problem(
                         "io",
-                        "the results go to standard output: name a file for the rejected records",
+                        "the results go to a stream: name a file for the rejected records",
                         (),
-                        file=STDIO,
+                        file=str(out),
                         hint="add --errors FILE",
                     )
                 ]
