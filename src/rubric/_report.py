@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from ._batch import csv_line
-from ._documents import parse_json_line
-from ._errors import EvidenceError, Problem
+from ._documents import DEFAULT_LIMITS, Limits, parse_json_line
+from ._errors import EvidenceError, Problem, short_repr
 from ._numbers import text
+from ._readers import bounded_lines, open_input
 from ._result import AuditEntry
 from ._result import reasons as result_reasons
 
@@ -66,35 +67,37 @@ def _weights(record: dict[str, Any]) -> dict[str, Decimal]:
     return {p["name"]: Decimal(p["weight"]) for p in record["parts"]}
 
 
-def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Batch results, one per JSON line."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+def read_results(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[dict[str, Any]]:
+    """Batch results, one per JSON line (``-`` reads standard input); a line that is not a result
+    raises EvidenceError naming its line."""
+    with open_input(path) as handle:
+        for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
             try:
-                value = parse_json_line(line)
+                if raw is None:
+                    raise _bad(f"the line is longer than the limit of {limits.max_bytes} bytes", "too-large")
+                try:
+                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise _bad("the line is not UTF-8", "not-utf8") from None
+                if not line.strip():
+                    continue
+                value = parse_json_line(line, limits)
+                if not isinstance(value, dict) or "total" not in value:
+                    raise _bad("not a batch result line")
+                _row(value, 1, 0)  # every field the bulletin reads is there and well formed
             except EvidenceError as exc:
                 raise EvidenceError([replace(p, file=str(path), line=number) for p in exc.problems]) from None
-            if not isinstance(value, dict) or "total" not in value:
-                raise EvidenceError(
-                    [Problem("not-a-result", "not a batch result line", (), file=str(path), line=number)]
-                )
             yield value
 
 
-def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
-    """Rank results by total (ties share a rank; within a tie by unit name, then line)."""
-    ordered = sorted(
-        records, key=lambda r: (-Decimal(r["total"]), str(r.get("unit", "")), int(r.get("line", 0)))
-    )
-    rows: list[Row] = []
-    previous: Decimal | None = None
-    current = 0
-    for position, record in enumerate(ordered, start=1):
+def _bad(message: str, code: str = "not-a-result") -> EvidenceError:
+    return EvidenceError([Problem(code, message, (), hint="give the JSON Lines output of 'rubric batch'")])
+
+
+def _row(record: dict[str, Any], rank: int, top: int) -> Row:
+    """One bulletin row; a result missing what the bulletin needs raises EvidenceError."""
+    try:
         total = Decimal(record["total"])
-        if total != previous:
-            current, previous = position, total
         weights = _weights(record)
         costs = []
         for reason in _reasons(record):
@@ -107,17 +110,34 @@ def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
             )
             costs.append((label, -Decimal(reason["points"]) * weight))
         costs.sort(key=lambda c: (-c[1], c[0]))
-        rows.append(
-            Row(
-                current,
-                str(record.get("unit", "")),
-                int(record.get("line", 0)),
-                total,
-                Decimal(record["max"]),
-                _columns(record),
-                tuple(costs[:top]),
-            )
+        columns = tuple((str(h), str(v)) for h, v in _columns(record))
+        row = Row(
+            rank,
+            str(record.get("unit", "")),
+            int(record.get("line", 0)),
+            total,
+            Decimal(record["max"]),
+            columns,
+            tuple(costs[:top]),
         )
+        if not all(n.is_finite() for n in (total, row.max, *(Decimal(v) for _, v in columns))):
+            raise ValueError("totals and subtotals must be finite numbers")
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+        raise _bad(f"not a batch result line: {short_repr(what, 120)}") from None
+    return row
+
+
+def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
+    """Rank results by total (ties share a rank; within a tie by unit name, then line)."""
+    ordered = sorted((_row(r, 0, top) for r in records), key=lambda row: (-row.total, row.unit, row.line))
+    rows: list[Row] = []
+    previous: Decimal | None = None
+    current = 0
+    for position, row in enumerate(ordered, start=1):
+        if row.total != previous:
+            current, previous = position, row.total
+        rows.append(replace(row, rank=current))
     return rows
 
 
