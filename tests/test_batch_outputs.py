@@ -25,7 +25,7 @@ from rubric.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLE1 = ROOT / "rubrics" / "table1.yaml"
-UNITS = ROOT / "examples" / "table1-units.jsonl"  # four units: 95, 78, 88, 75 (tests/test_batch.py)
+UNITS = ROOT / "examples" / "table1-units.jsonl"  # four units: 100, 83, 93, 80 (tests/test_batch.py)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -122,7 +122,7 @@ def test_out_dash_writes_the_results_to_standard_output(
         capsys, "batch", files["rubric"], files["input"], "--out", "-", "--errors", "bad.jsonl"
     )
     assert code == 0, err
-    assert totals(out) == ["95", "78", "88", "75"]
+    assert totals(out) == ["100", "83", "93", "80"]
     assert not Path("-").exists()
 
 
@@ -144,7 +144,7 @@ def test_input_dash_reads_standard_input(
     stdin_bytes(monkeypatch, UNITS.read_bytes())
     code, _, err = run(capsys, "batch", files["rubric"], "-", "--out", files["out"])
     assert code == 0, err
-    assert totals(files["out"].read_text(encoding="utf-8")) == ["95", "78", "88", "75"]
+    assert totals(files["out"].read_text(encoding="utf-8")) == ["100", "83", "93", "80"]
 
 
 def test_score_reads_evidence_from_standard_input(
@@ -153,7 +153,7 @@ def test_score_reads_evidence_from_standard_input(
     stdin_bytes(monkeypatch, (ROOT / "examples" / "table1-typical.yaml").read_bytes())
     code, out, err = run(capsys, "score", TABLE1, "-", "--json")
     assert code == 0, err
-    assert json.loads(out)["total"] == "78"
+    assert json.loads(out)["total"] == "83"
 
 
 def test_bad_evidence_from_standard_input_is_placed_in_stdin(
@@ -174,7 +174,7 @@ def test_report_reads_standard_input_and_writes_standard_output(
     monkeypatch.chdir(files["out"].parent)
     code, out, err = run(capsys, "report", "-", "--format", "json", "--out", "-")
     assert code == 0, err
-    assert [row["total"] for row in json.loads(out)] == ["95", "88", "78", "75"]
+    assert [row["total"] for row in json.loads(out)] == ["100", "93", "83", "80"]
     assert not Path("-").exists()
 
 
@@ -202,7 +202,7 @@ def test_out_through_a_symlink_writes_its_target_and_keeps_the_link(
     assert code == 0, err
     assert link.is_symlink()
     assert os.readlink(link) == str(Path("real") / "results.jsonl")
-    assert totals(target.read_text(encoding="utf-8")) == ["95", "78", "88", "75"]
+    assert totals(target.read_text(encoding="utf-8")) == ["100", "83", "93", "80"]
     assert [p.name for p in target_folder.iterdir()] == ["results.jsonl"]  # no temporary file left
 
 
@@ -225,7 +225,7 @@ def test_out_a_fifo_is_written_in_place_not_replaced(
     reader.join(timeout=60)  # a hang guard only: the writer closes the FIFO when it is done
     assert code == 0, err
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
-    assert totals(received[0].decode("utf-8")) == ["95", "78", "88", "75"]
+    assert totals(received[0].decode("utf-8")) == ["100", "83", "93", "80"]
 
 
 def test_out_a_link_to_the_process_standard_output_streams_to_it(files: dict[str, Path]) -> None:
@@ -253,7 +253,7 @@ def test_out_a_link_to_the_process_standard_output_streams_to_it(files: dict[str
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert totals(done.stdout.decode("utf-8")) == ["95", "78", "88", "75"]
+    assert totals(done.stdout.decode("utf-8")) == ["100", "83", "93", "80"]
     assert link.is_symlink()
 
 
@@ -269,7 +269,7 @@ def test_unit_ids_null_mapping_and_list_are_rejected_and_whole_numbers_are_text(
     code, _, _ = run(capsys, "batch", files["rubric"], files["input"], "--out", files["out"])
     assert code == 1
     scored = [json.loads(line) for line in files["out"].read_text(encoding="utf-8").splitlines()]
-    assert [(r["unit"], r["total"]) for r in scored] == [("7", "78"), ("七", "78")]
+    assert [(r["unit"], r["total"]) for r in scored] == [("7", "83"), ("七", "83")]
     rejected = [json.loads(line) for line in files["errors"].read_text(encoding="utf-8").splitlines()]
     assert [(e["line"], e["unit"]) for e in rejected] == [(1, "1"), (2, "2"), (3, "3"), (6, "6"), (7, "7")]
     messages = [(p["code"], p["path"], p["message"]) for e in rejected for p in e["problems"]]

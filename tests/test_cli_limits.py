@@ -241,11 +241,16 @@ def test_global_limits_are_accepted_after_the_subcommand(capsys: pytest.CaptureF
 
 
 def test_max_bytes_applies_to_the_cases_file_of_rubric_test(capsys: pytest.CaptureFixture[str]) -> None:
-    # table1.yaml is 16,806 bytes and fits; table1.cases.yaml is 17,520 bytes and does not.
-    assert (ROOT / TABLE1).stat().st_size < 17_000 < (ROOT / "rubrics" / "table1.cases.yaml").stat().st_size
-    code, _, err = run(capsys, "test", TABLE1, "--max-bytes", "17000")
+    # A limit between the two sizes: table1.yaml fits, table1.cases.yaml (the larger) does not.
+    rubric_size = (ROOT / TABLE1).stat().st_size
+    cases_size = (ROOT / "rubrics" / "table1.cases.yaml").stat().st_size
+    limit = (rubric_size + cases_size) // 2
+    assert rubric_size < limit < cases_size
+    code, _, err = run(capsys, "test", TABLE1, "--max-bytes", str(limit))
     assert code == 2
-    assert err.startswith("rubrics/table1.cases.yaml: too-large: 17520 bytes is over the limit of 17000")
+    assert err.startswith(
+        f"rubrics/table1.cases.yaml: too-large: {cases_size} bytes is over the limit of {limit}"
+    )
 
 
 def test_a_repeated_csv_column_is_an_error_naming_both(
