@@ -7,19 +7,31 @@ same results always give the same bulletin.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._batch import csv_line
 from ._documents import parse_json_line
 from ._errors import EvidenceError, Problem
 from ._numbers import text
-from ._result import AuditEntry
+from ._result import AuditEntry, CriterionScore, shortfalls
 from ._result import reasons as result_reasons
+
+DEDUCTED, NOT_EARNED = "扣分", "未得分"
+
+
+class Lost(NamedTuple):
+    """Points a unit lost on one clause: deducted (扣分) or not earned from a tier or a criterion
+    that starts from zero (未得分)."""
+
+    label: str
+    points: Decimal
+    kind: str = DEDUCTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +44,8 @@ class Row:
     total: Decimal
     max: Decimal
     columns: tuple[tuple[str, str], ...]  # (header, value) subtotals or part totals
-    reasons: tuple[tuple[str, Decimal], ...]  # (label, points lost), most costly first
+    reasons: tuple[Lost, ...]  # most costly first
+    grade: str | None = None
 
 
 def _reasons(record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -41,6 +54,22 @@ def _reasons(record: dict[str, Any]) -> list[dict[str, Any]]:
     if record.get("kind") == "composite":  # a full result: reasons come from the parts' audits
         return [r for p in record["parts"] for r in _full_reasons(p["result"], p["name"])]
     return _full_reasons(record, None)
+
+
+def _shortfalls(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Points not earned; results written before batch recorded them have none to show."""
+    if "shortfalls" in record:
+        return list(record["shortfalls"])
+    if "reasons" in record:
+        return []
+    if record.get("kind") == "composite":
+        return [s for p in record["parts"] for s in _full_shortfalls(p["result"], p["name"])]
+    return _full_shortfalls(record, None)
+
+
+def _full_shortfalls(record: dict[str, Any], part: str | None) -> list[dict[str, Any]]:
+    criteria = [CriterionScore.from_dict(c) for cat in record["categories"] for c in cat["criteria"]]
+    return shortfalls(criteria, part=part)
 
 
 def _full_reasons(record: dict[str, Any], part: str | None) -> list[dict[str, Any]]:
@@ -66,8 +95,69 @@ def _weights(record: dict[str, Any]) -> dict[str, Decimal]:
     return {p["name"]: Decimal(p["weight"]) for p in record["parts"]}
 
 
+CSV_HEAD = ["unit", "line", "total", "max", "grade"]
+
+
+def _csv_text(cell: str) -> str:
+    """Undo the formula guard batch puts on text cells (a leading apostrophe)."""
+    return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r'" else cell
+
+
+def read_csv_results(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Results from the CSV ``rubric batch --format csv`` writes: totals, grade and subtotal (or
+    part total) columns; the clauses that cost points are not in that file."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        rows = csv.reader(handle)
+        header = next(rows, [])
+        for number, cells in enumerate(rows, start=2):
+            if not any(cells):
+                continue
+            if len(cells) != len(header):
+                raise EvidenceError(
+                    [
+                        Problem(
+                            "not-a-result",
+                            f"{len(cells)} cells under a header of {len(header)}",
+                            (),
+                            file=str(path),
+                            line=number,
+                        )
+                    ]
+                )
+            row = dict(zip(header, cells, strict=True))
+            try:
+                for key in ("total", "max", *header[len(CSV_HEAD) :]):
+                    if row[key]:
+                        Decimal(row[key])
+            except InvalidOperation:
+                raise EvidenceError(
+                    [Problem("not-a-result", "a total that is not a number", (), file=str(path), line=number)]
+                ) from None
+            yield {
+                "unit": _csv_text(row["unit"]),
+                "line": int(row["line"]) if row["line"].isdigit() else 0,
+                "total": row["total"],
+                "max": row["max"],
+                "grade": _csv_text(row["grade"]) or None,
+                "categories": [{"name": h, "score": row[h]} for h in header[len(CSV_HEAD) :] if row[h]],
+            }
+
+
+def _is_csv(path: str | Path) -> bool:
+    if str(path).lower().endswith(".csv"):
+        return True
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return next(csv.reader([handle.readline()]), [])[: len(CSV_HEAD)] == CSV_HEAD
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Batch results, one per JSON line."""
+    """Batch results: the JSON Lines ``rubric batch`` writes, or its CSV."""
+    if _is_csv(path):
+        yield from read_csv_results(path)
+        return
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -83,8 +173,10 @@ def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
             yield value
 
 
-def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
-    """Rank results by total (ties share a rank; within a tie by unit name, then line)."""
+def rank(records: list[dict[str, Any]], clauses: int = 3, *, top: int | None = None) -> list[Row]:
+    """Rank results by total (ties share a rank; within a tie by unit name, then line), with the
+    ``clauses`` that cost each unit most; ``top`` keeps the units ranked ``top`` or better (a tie at
+    the boundary keeps every tied unit)."""
     ordered = sorted(
         records, key=lambda r: (-Decimal(r["total"]), str(r.get("unit", "")), int(r.get("line", 0)))
     )
@@ -105,8 +197,14 @@ def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
                 if part
                 else f"{reason['criterion']} {reason['clause']}"
             )
-            costs.append((label, -Decimal(reason["points"]) * weight))
-        costs.sort(key=lambda c: (-c[1], c[0]))
+            costs.append(Lost(label, -Decimal(reason["points"]) * weight))
+        for short in _shortfalls(record):
+            part = short.get("part")
+            weight = weights.get(part, Decimal(1)) if part else Decimal(1)
+            words = short["clause"] or NOT_EARNED
+            label = f"{part}·{short['criterion']} {words}" if part else f"{short['criterion']} {words}"
+            costs.append(Lost(label, -Decimal(short["points"]) * weight, NOT_EARNED))
+        costs.sort(key=lambda c: (-c.points, c.label))
         rows.append(
             Row(
                 current,
@@ -115,10 +213,21 @@ def rank(records: list[dict[str, Any]], top: int = 3) -> list[Row]:
                 total,
                 Decimal(record["max"]),
                 _columns(record),
-                tuple(costs[:top]),
+                tuple(costs[:clauses]),
+                record.get("grade"),
             )
         )
-    return rows
+    return rows if top is None else [row for row in rows if row.rank <= top]
+
+
+def graded(rows: list[Row]) -> bool:
+    """Whether the bulletin needs a 等次 column (some unit has a grade band)."""
+    return any(row.grade for row in rows)
+
+
+def lost_text(lost: Lost) -> str:
+    """How a bulletin shows one loss: −5 for a deduction, 未得分2 for points not earned."""
+    return f"{NOT_EARNED}{text(lost.points)}" if lost.kind == NOT_EARNED else f"−{text(lost.points)}"
 
 
 def _headers(rows: list[Row]) -> list[str]:
@@ -147,14 +256,16 @@ def markdown(rows: list[Row], title: str = "考核结果通报") -> str:
         "名次规则：总分从高到低；总分相同名次并列（其后名次顺延），并列者按单位名称排序。",
         "",
     ]
-    lines.append("| 名次 | 单位 | 总分 | " + " | ".join(_md(h) for h in headers) + " | 主要失分 |")
-    lines.append("|---:|---|---:|" + "---:|" * len(headers) + "---|")
+    grade = ["等次"] if graded(rows) else []
+    lines.append("| " + " | ".join(["名次", "单位", "总分", *grade, *map(_md, headers), "主要失分"]) + " |")
+    lines.append("|---:|---|---:|" + "---|" * len(grade) + "---:|" * len(headers) + "---|")
     for row in rows:
-        lost = "；".join(f"{_md(label)}（−{text(points)}）" for label, points in row.reasons) or "—"
+        lost = "；".join(f"{_md(r.label)}（{lost_text(r)}）" for r in row.reasons) or "—"
         cells = [
             str(row.rank),
             _md(row.unit),
             f"{text(row.total)} / {text(row.max)}",
+            *([_md(row.grade or "—")] if grade else []),
             *(_md(dict(row.columns).get(h, "—")) for h in headers),
             lost,
         ]
@@ -166,6 +277,7 @@ def csv_report(rows: list[Row]) -> str:
     """The bulletin as CSV (formula-safe text cells; numbers stay numbers)."""
     headers = _headers(rows)
     top = max((len(r.reasons) for r in rows), default=0)
+    grade = graded(rows)
     out = [
         csv_line(
             [
@@ -174,15 +286,19 @@ def csv_report(rows: list[Row]) -> str:
                 "line",
                 "total",
                 "max",
+                *(["grade"] if grade else []),
                 *headers,
                 *(f"reason{i + 1}" for i in range(top)),
                 *(f"lost{i + 1}" for i in range(top)),
+                *(f"kind{i + 1}" for i in range(top)),
             ]
         )
     ]
     for row in rows:
-        labels = [label for label, _ in row.reasons] + [""] * (top - len(row.reasons))
-        lost: list[Decimal | None] = [points for _, points in row.reasons] + [None] * (top - len(row.reasons))
+        gap = top - len(row.reasons)
+        labels = [r.label for r in row.reasons] + [""] * gap
+        lost: list[Decimal | None] = [r.points for r in row.reasons] + [None] * gap
+        kinds = [r.kind for r in row.reasons] + [""] * gap
         out.append(
             csv_line(
                 [
@@ -191,9 +307,11 @@ def csv_report(rows: list[Row]) -> str:
                     row.line,
                     row.total,
                     row.max,
+                    *([row.grade or ""] if grade else []),
                     *(_number(dict(row.columns).get(h)) for h in headers),
                     *labels,
                     *lost,
+                    *kinds,
                 ]
             )
         )
@@ -210,8 +328,9 @@ def dumps_rows(rows: list[Row]) -> str:
                 "line": r.line,
                 "total": text(r.total),
                 "max": text(r.max),
+                "grade": r.grade,
                 "columns": dict(r.columns),
-                "reasons": [{"clause": c, "lost": text(p)} for c, p in r.reasons],
+                "reasons": [{"clause": c.label, "lost": text(c.points), "kind": c.kind} for c in r.reasons],
             }
             for r in rows
         ],

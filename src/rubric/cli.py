@@ -24,6 +24,7 @@ from ._diff import render as render_diff
 from ._documents import Limits
 from ._errors import Problem, RubricEngineError
 from ._evidence_files import load_evidence
+from ._html import bulletin, score_sheet
 from ._render import partial_json, render_composite, render_partial, render_result
 from ._report import csv_report, dumps_rows, markdown, rank, read_results
 from ._result import CompositeResult, dumps
@@ -59,12 +60,24 @@ def cmd_score(args: argparse.Namespace) -> int:
         _out(dumps(partial_json(partial)) if args.json else render_partial(scorer, partial))
         return EXIT_OK
     result = scorer.score(document.data, audit=not args.totals, positions=document.positions)
+    if args.format == "html":
+        return _write(args.out, score_sheet(result, scorer))
     if args.json:
         _out(result.to_json())
     elif isinstance(result, CompositeResult):
         _out(render_composite(result))
     else:
         _out(render_result(result))
+    return EXIT_OK
+
+
+def _write(out: str | None, body: str) -> int:
+    """Write a page or report to ``out`` atomically, or to standard output."""
+    if out:
+        with atomic_writer(out, newline="") as handle:
+            handle.write(body)
+    else:
+        sys.stdout.write(body)
     return EXIT_OK
 
 
@@ -205,21 +218,17 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Rank batch results into a bulletin."""
-    rows = rank(list(read_results(args.results)), top=args.top)
+    rows = rank(list(read_results(args.results)), args.clauses, top=args.top)
     body = {
         "md": lambda: markdown(rows, args.title),
         "csv": lambda: csv_report(rows),
         "json": lambda: dumps_rows(rows),
+        "html": lambda: bulletin(rows, args.title),
     }[args.format]()
-    if args.out:
-        with atomic_writer(args.out, newline="") as handle:
-            handle.write(body)
-    else:
-        sys.stdout.write(body)
-    return EXIT_OK
+    return _write(args.out, body)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of every option reads best
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(prog="rubric", description="Score evidence against YAML rubrics.")
     parser.add_argument("--version", action="version", version=f"rubric {__version__}")
@@ -232,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("rubric", help="a rubric or composite YAML file")
     score.add_argument("evidence", help="an evidence record (YAML or JSON)")
     score.add_argument("--json", action="store_true", help="print the full result as JSON")
+    score.add_argument(
+        "--format", choices=["text", "html"], default="text", help="html: a printable 评分表 (needs jinja2)"
+    )
+    score.add_argument("--out", help="with --format html: write the page here (atomically)")
     score.add_argument("--totals", action="store_true", help="skip the audit trail (faster)")
     score.add_argument(
         "--partial", action="store_true", help="facts may be missing: show the range of scores still possible"
@@ -272,10 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     batch.set_defaults(run=cmd_batch)
 
     report = sub.add_parser("report", help="rank batch results into a bulletin (Markdown, CSV or JSON)")
-    report.add_argument("results", help="a JSON Lines file written by 'rubric batch'")
-    report.add_argument("--format", choices=["md", "csv", "json"], default="md")
+    report.add_argument("results", help="the JSON Lines or CSV file written by 'rubric batch'")
+    report.add_argument("--format", choices=["md", "csv", "json", "html"], default="md")
     report.add_argument("--out", help="write here (atomically) instead of standard output")
-    report.add_argument("--top", type=int, default=3, help="clauses listed per unit")
+    report.add_argument("--top", type=int, metavar="N", help="only the top N units (ties included)")
+    report.add_argument("--clauses", type=int, default=3, metavar="K", help="clauses listed per unit")
     report.add_argument("--title", default="考核结果通报")
     report.set_defaults(run=cmd_report)
 
