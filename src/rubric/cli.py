@@ -18,8 +18,8 @@ from ._analysis import check, partial_score
 from ._atomic import atomic_writer
 from ._batch import run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
+from ._diff import any_moved, diff_rubrics, movements
 from ._diff import as_json as diff_json
-from ._diff import diff_rubrics, movements
 from ._diff import render as render_diff
 from ._documents import Limits
 from ._errors import Problem, RubricEngineError
@@ -135,13 +135,13 @@ def _differing_audit(outcome: Outcome) -> list[str]:
 def cmd_diff(args: argparse.Namespace) -> int:
     """Compare two versions of a rubric, and how they score the given records."""
     old, new = load(args.old, limits=args.limits), load(args.new, limits=args.limits)
-    if not isinstance(old, Rubric) or not isinstance(new, Rubric):
-        _err("diff compares two rubrics (for a composite, diff its parts)")
+    if isinstance(old, Rubric) != isinstance(new, Rubric):
+        _err("diff compares two rubrics or two composites, not one of each")
         return EXIT_INPUT
     records = [(path, load_evidence(path, limits=args.limits).data) for path in args.evidence or []]
     changes, moves = diff_rubrics(old, new), movements(old, new, records)
     _out(dumps(diff_json(changes, moves)) if args.json else render_diff(changes, moves))
-    return EXIT_OK
+    return EXIT_REJECTED if any_moved(moves) else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
