@@ -156,7 +156,7 @@ def _branches(old: CompositeDoc, new: CompositeDoc) -> list[Change]:
             for part in dict.fromkeys([*was.weights, *now.weights])
             if was.weights.get(part) != now.weights.get(part)
         ]
-        if _dump(was.when) != _dump(now.when):
+        if was.when != now.when:
             details.append("condition changed")
         if details:
             out.append(Change(f"{name}（{now.clause}）", "changed", tuple(details)))
@@ -222,7 +222,7 @@ def _score(rubric: Rubric | Composite, record: Any) -> _Scored:
         f"{prefix}{c.id}（{c.name}）": c.score for prefix, part in _parts(result) for c in part.categories
     }
     if isinstance(result, CompositeResult):
-        subtotals.update({f"{p.name} × {text(p.weight)}": p.result.total * p.weight for p in result.parts})
+        subtotals.update({f"{p.name} weighted": p.result.total * p.weight for p in result.parts})
     return _Scored(result.total, result.grade, criteria, subtotals)
 
 

@@ -140,6 +140,8 @@ def read_csv_results(path: str | Path) -> Iterator[dict[str, Any]]:
                 "max": row["max"],
                 "grade": _csv_text(row["grade"]) or None,
                 "categories": [{"name": h, "score": row[h]} for h in header[len(CSV_HEAD) :] if row[h]],
+                "reasons": [],
+                "shortfalls": [],
             }
 
 
