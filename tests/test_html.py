@@ -36,25 +36,25 @@ def page(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
     return capsys.readouterr().out
 
 
+def chromium(html: Path, folder: Path, *flags: str) -> None:
+    """Load the page in headless Chromium (its own profile in the test's folder) with ``flags``."""
+    assert BROWSER is not None
+    command = [
+        BROWSER,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--user-data-dir={folder / 'profile'}",
+    ]
+    subprocess.run(
+        [*command, *flags, html.as_uri()], check=True, capture_output=True, timeout=300
+    )  # hang guard
+
+
 def render_pdf_text(html: Path, folder: Path) -> str:
     """Print the page to PDF in headless Chromium and read its text back (what a printer gets)."""
-    assert BROWSER is not None
     pdf = folder / (html.stem + ".pdf")
-    subprocess.run(
-        [
-            BROWSER,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-pdf-header-footer",
-            f"--user-data-dir={folder / 'profile'}",
-            f"--print-to-pdf={pdf}",
-            html.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,  # a hang guard only
-    )
+    chromium(html, folder, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
     done = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, timeout=120
     )
@@ -62,23 +62,9 @@ def render_pdf_text(html: Path, folder: Path) -> str:
 
 
 def screenshot(html: Path, folder: Path) -> Path:
-    assert BROWSER is not None
+    """A PNG of the page as a browser window shows it."""
     png = folder / (html.stem + ".png")
-    subprocess.run(
-        [
-            BROWSER,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--window-size=900,1300",
-            f"--user-data-dir={folder / 'profile'}",
-            f"--screenshot={png}",
-            html.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    chromium(html, folder, "--window-size=900,1300", f"--screenshot={png}")
     return png
 
 
@@ -176,6 +162,15 @@ def test_html_without_jinja2_exits_2_saying_what_to_install(
     assert code == 2
     err = capsys.readouterr().err
     assert "missing-dependency: HTML output needs Jinja2 (pip install 'rubric-engine[html]')" in err
+
+
+def test_score_out_without_html_is_refused_rather_than_ignored(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "sheet.txt"
+    assert main(["score", TABLE1, str(ROOT / "examples" / "table1-typical.yaml"), "--out", str(out)]) == 2
+    assert "--out writes a page: use it with --format html" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def bulletin_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:

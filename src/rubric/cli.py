@@ -59,6 +59,9 @@ def cmd_score(args: argparse.Namespace) -> int:
         partial = partial_score(scorer, document.data, document.positions)
         _out(dumps(partial_json(partial)) if args.json else render_partial(scorer, partial))
         return EXIT_OK
+    if args.out and args.format != "html":
+        _err("--out writes a page: use it with --format html")
+        return EXIT_INPUT
     result = scorer.score(document.data, audit=not args.totals, positions=document.positions)
     if args.format == "html":
         return _write(args.out, score_sheet(result, scorer))
