@@ -194,7 +194,7 @@ def test_the_bulletin_page_escapes_a_hostile_unit_name(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     html = bulletin_file(capsys, tmp_path).read_text(encoding="utf-8")
-    assert "<td>&lt;script&gt;alert(1)&lt;/script&gt;</td>" in html
+    assert '<td class="unit">&lt;script&gt;alert(1)&lt;/script&gt;</td>' in html
     assert "<script" not in html
     assert "T1-15 群众反映好且受省市表彰的得5分;只有群众反映好的得2分（<span" in html
     assert ">未得分3</span>" in html

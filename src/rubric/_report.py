@@ -203,8 +203,9 @@ def rank(records: list[dict[str, Any]], clauses: int = 3, *, top: int | None = N
         for short in _shortfalls(record):
             part = short.get("part")
             weight = weights.get(part, Decimal(1)) if part else Decimal(1)
-            words = short["clause"] or NOT_EARNED
-            label = f"{part}·{short['criterion']} {words}" if part else f"{short['criterion']} {words}"
+            # A zero-start criterion without tiers has no one clause to quote: its id says where.
+            label = f"{part}·{short['criterion']}" if part else short["criterion"]
+            label = f"{label} {short['clause']}" if short["clause"] else label
             costs.append(Lost(label, -Decimal(short["points"]) * weight, NOT_EARNED))
         costs.sort(key=lambda c: (-c.points, c.label))
         rows.append(
