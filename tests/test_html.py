@@ -173,6 +173,15 @@ def test_score_out_without_html_is_refused_rather_than_ignored(
     assert not out.exists()
 
 
+def test_score_out_never_overwrites_the_evidence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    evidence = tmp_path / "unit.yaml"
+    evidence.write_bytes((ROOT / "examples" / "table1-typical.yaml").read_bytes())
+    before = evidence.read_bytes()
+    assert main(["score", TABLE1, str(evidence), "--format", "html", "--out", str(evidence)]) == 2
+    assert "same-file" in capsys.readouterr().err
+    assert evidence.read_bytes() == before
+
+
 def bulletin_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
     source, results = tmp_path / "units.jsonl", tmp_path / "results.jsonl"
     units = [(HOSTILE, "table1-typical"), ("满分单位", "table1-perfect")]

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -236,3 +238,14 @@ def test_a_csv_that_is_not_batch_output_is_refused_with_its_line(
     code, _, err = run(capsys, "report", str(path))
     assert code == 2
     assert f"{path}:2:1: not-a-result: a total that is not a number" in err
+
+
+def test_report_reads_batch_csv_from_standard_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Told apart from JSON Lines by its header line, since standard input has no file name.
+    results = batch(capsys, tmp_path, [("乙", "table1-typical")], fmt="csv")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(results.read_bytes()), encoding="utf-8"))
+    code, text, err = run(capsys, "report", "-", "--format", "json")
+    assert code == 0, err
+    assert [(r["unit"], r["total"]) for r in json.loads(text)] == [("乙", "83")]

@@ -13,15 +13,20 @@ import io
 import itertools
 import json
 import multiprocessing
+import signal
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from ._atomic import atomic_writer
-from ._documents import DEFAULT_LIMITS, Limits
-from ._errors import EvidenceError, Problem
+from ._atomic import STDIO, FileError, atomic_writers, is_special, refuse_clobbering
+from ._documents import DEFAULT_LIMITS, Limits, parse
+from ._errors import EvidenceError, Problem, RubricEngineError
+from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._numbers import text
 from ._readers import Item, read_items
 from ._result import CompositeResult, Result
@@ -117,7 +122,7 @@ def csv_line(cells: Iterable[Cell]) -> str:
 
 
 class _Worker:
-    """Scores items; built once per process (the scorer travels pickled as its source)."""
+    """Scores items; built once per process."""
 
     def __init__(self, scorer: Rubric | Composite, fmt: Format, audit: bool) -> None:
         self.scorer, self.fmt, self.audit = scorer, fmt, audit
@@ -140,12 +145,40 @@ class _Worker:
         return [self(item) for item in items]
 
 
+@dataclass(frozen=True, slots=True)
+class _Recipe:
+    """What a worker process rebuilds the scorer from: its sources and the parent's limits (a
+    rubric pickled on its own would be rebuilt under the default limits, and one the parent could
+    load with raised limits would then fail in every worker)."""
+
+    source: bytes
+    path: str | None
+    limits: Limits
+    parts: tuple[tuple[str, bytes, str | None], ...] | None
+
+    @classmethod
+    def of(cls, scorer: Rubric | Composite, limits: Limits) -> _Recipe:
+        if isinstance(scorer, Composite):
+            parts = tuple((name, part.source, part.path) for name, part in scorer.parts.items())
+            return cls(scorer.source, scorer.path, limits, parts)
+        return cls(scorer.source, scorer.path, limits, None)
+
+    def build(self) -> Rubric | Composite:
+        if self.parts is None:
+            return Rubric.from_bytes(self.source, self.path, self.limits)
+        parts = {name: Rubric.from_bytes(source, path, self.limits) for name, source, path in self.parts}
+        data = parse(self.source, file=self.path, limits=self.limits).data
+        return Composite.from_data(data, parts, file=self.path)
+
+
 _WORKER: _Worker | None = None
 
 
-def _init(scorer: Rubric | Composite, fmt: Format, audit: bool) -> None:
+def _init(recipe: _Recipe, fmt: Format, audit: bool) -> None:
     global _WORKER  # noqa: PLW0603 - one worker object per process, set by the pool initializer
-    _WORKER = _Worker(scorer, fmt, audit)
+    # Ctrl-C reaches the whole process group: the parent alone decides how the run ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _WORKER = _Worker(recipe.build(), fmt, audit)
 
 
 def _run_chunk(items: list[Item]) -> list[Scored]:
@@ -158,6 +191,12 @@ def _chunks(items: Iterator[Item]) -> Iterator[list[Item]]:
         yield chunk
 
 
+class WorkerError(RubricEngineError):
+    """A worker process died (killed, out of memory) or could not start: the run was abandoned."""
+
+    family = "io"
+
+
 def score_stream(
     scorer: Rubric | Composite,
     items: Iterator[Item],
@@ -165,23 +204,94 @@ def score_stream(
     fmt: Format = "jsonl",
     audit: bool = False,
     workers: int = 1,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Scored]:
-    """Score items in input order, in this process or in ``workers`` processes."""
-    if workers <= 1:
-        worker = _Worker(scorer, fmt, audit)
+    """Score items in input order, in this process or in ``workers`` supervised processes."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    local = _Worker(scorer, fmt, audit)
+    if workers == 1:
         for item in items:
-            yield worker(item)
+            yield local(item)
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init, initargs=(scorer, fmt, audit)) as pool:
-        for chunk in pool.imap(_run_chunk, _chunks(items)):
-            yield from chunk
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init, initargs=(_Recipe.of(scorer, limits), fmt, audit)
+    )
+    try:
+        # At most two chunks per worker in flight: reading never runs ahead of scoring, so memory
+        # stays flat whatever the input's size.
+        pending: deque[tuple[list[Item], Future[list[Scored]]]] = deque()
+        for chunk in itertools.chain(_chunks(items), [None]):
+            if chunk is not None:
+                pending.append((chunk, pool.submit(_run_chunk, chunk)))
+                if len(pending) < 2 * workers:
+                    continue
+            while pending and (chunk is None or len(pending) >= 2 * workers):
+                sent, future = pending.popleft()
+                yield from _collect(sent, future, local)
+    except BrokenProcessPool:
+        raise WorkerError(
+            [
+                Problem(
+                    "worker-died",
+                    "a worker process stopped unexpectedly (killed, out of memory, or unable to "
+                    "start); the run was abandoned and the outputs left unchanged",
+                    hint="rerun, or use --workers 1 to score in this process",
+                )
+            ]
+        ) from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(sent: list[Item], future: Future[list[Scored]], local: _Worker) -> list[Scored]:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise
+    except Exception:
+        # A chunk that cannot travel (a record nested too deep to pickle) is scored here instead,
+        # so that any number of workers gives the same output; a real bug raises here again.
+        return local.chunk(sent)
+
+
+# A hint may list every item of a large checklist: a report of 100 problems must not be megabytes.
+MAX_TEXT = 500
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def reported(problem: Problem) -> Problem:
+    """A problem as it is reported: message and hint cut to MAX_TEXT characters."""
+    if len(problem.message) <= MAX_TEXT and len(problem.hint) <= MAX_TEXT:
+        return problem
+    return replace(problem, message=_cut(problem.message), hint=_cut(problem.hint))
 
 
 def error_record(scored: Scored, source: str) -> str:
     """A line of the errors file: the input file and line, the unit, and all the record's problems."""
-    problems = [replace(p, file=source, line=p.line or scored.line).as_dict() for p in scored.problems]
+    problems = [
+        reported(replace(p, file=source, line=p.line or scored.line)).as_dict() for p in scored.problems
+    ]
     return _compact({"file": source, "line": scored.line, "unit": scored.unit, "problems": problems}) + "\n"
+
+
+# Listed problems per run: with the per-record cap this bounds the errors file (each rejected record
+# still gets its line, with a count of what was not listed) whatever the input holds.
+MAX_PROBLEMS_PER_RUN = 100_000
+
+
+def inputs_of(scorer: Rubric | Composite, source: str | Path) -> list[tuple[str, str | Path]]:
+    """The files a run reads, named for messages: the input and every rubric file."""
+    named: list[tuple[str, str | Path]] = [("the input", source)]
+    if scorer.path is not None:
+        named.append(("the rubric", scorer.path))
+    if isinstance(scorer, Composite):
+        named += [(f"the rubric part {name}", p.path) for name, p in scorer.parts.items() if p.path]
+    return named
 
 
 def run_batch(
@@ -191,28 +301,51 @@ def run_batch(
     *,
     errors: str | Path | None = None,
     fmt: Format = "jsonl",
+    input_format: str | None = None,
     audit: bool = False,
     workers: int = 1,
     max_errors: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
     progress: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Score every record of ``source`` into ``out`` (and rejects into ``errors``), atomically."""
-    errors_path = Path(errors) if errors is not None else Path(str(out) + ".errors.jsonl")
-    read = scored = rejected = blank = 0
-    items = read_items(source, scorer, limits)
+    """Score every record of ``source`` into ``out`` (and rejects into ``errors``), atomically.
+
+    ``-`` reads standard input or writes standard output. An output that is the input, a rubric
+    file or the other output is refused before anything is read or written.
+    """
+    if errors is None:
+        if str(out) == STDIO or is_special(out):  # no OUT.errors.jsonl beside a stream or device
+            raise FileError(
+                [
+                    Problem(
+                        "io",
+                        "the results go to a stream: name a file for the rejected records",
+                        (),
+                        file=str(out),
+                        hint="add --errors FILE",
+                    )
+                ]
+            )
+        errors = Path(str(out) + ".errors.jsonl")
+    refuse_clobbering([("--out", out), ("--errors", errors)], inputs_of(scorer, source))
+    read = scored = rejected = blank = listed = 0
+    items = read_items(source, scorer, limits, input_format)
     stopped = False
     try:
-        with atomic_writer(out, newline="") as handle, atomic_writer(errors_path) as bad:
+        with atomic_writers([out, errors], newline="") as (handle, bad):
             if fmt == "csv":
                 handle.write(csv_line(csv_header(scorer)))
-            for result in score_stream(scorer, items, fmt=fmt, audit=audit, workers=workers):
+            stream = score_stream(scorer, items, fmt=fmt, audit=audit, workers=workers, limits=limits)
+            for result in stream:
                 read += 1
                 if result.blank:
                     blank += 1
                 elif result.output is None:
                     rejected += 1
-                    bad.write(error_record(result, str(source)))
+                    room = max(min(MAX_PROBLEMS_PER_RECORD, MAX_PROBLEMS_PER_RUN - listed), 1)
+                    problems = capped(result.problems, room)
+                    listed += len(problems)
+                    bad.write(error_record(replace(result, problems=problems), str(source)))
                     if max_errors is not None and rejected >= max_errors:
                         stopped = True
                         raise _StopEarly

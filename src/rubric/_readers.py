@@ -10,20 +10,24 @@ RECORD}`` that names the unit for reports. CSV has one column per fact (see ``cs
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, BinaryIO
 
-from ._documents import DEFAULT_LIMITS, Limits, parse_json_line, read_file
-from ._errors import EvidenceError, Problem, suggest
+from ._documents import DEFAULT_LIMITS, Limits, parse, parse_json_line
+from ._errors import EvidenceError, Problem, short_repr, suggest
 from ._fields import Assessed, Checklist, Count, FieldSpec, Flag
 from ._rubric import Composite, Rubric
 
 NONE_MARK = "-"
+STDIN = "-"
 _DIGITS = re.compile(r"[0-9]{1,18}\Z")  # longer runs stay text, and validation names them
 _AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?\Z")
 
@@ -39,30 +43,114 @@ class Item:
     blank: bool = False
 
 
+def unit_name(value: Any, line: int) -> str | Problem:
+    """A unit's name as text: text as it is, a whole number as its digits; anything else is refused
+    (null, true/false, fractions, mappings and lists name nothing a bulletin could show)."""
+    if value is _NO_UNIT:
+        return str(line)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kinds = {bool: "true or false", Decimal: "a number that is not whole", dict: "a mapping", list: "a list"}
+    kind = "null" if value is None else kinds.get(type(value), type(value).__name__)
+    return Problem(
+        "bad-unit",
+        f"a unit is named by text or a whole number, got {kind}",
+        ("unit",),
+        hint="write the unit's name as text, or leave 'unit' out to name it by its line",
+    )
+
+
+_NO_UNIT = object()
+
+
 def _envelope(line: int, value: Any) -> Item:
-    if isinstance(value, dict) and "evidence" in value:
-        extra = sorted(set(value) - {"unit", "evidence"})
-        if extra:
-            return Item(
-                line,
-                str(value.get("unit", line)),
-                problems=(
-                    Problem(
-                        "unknown-key",
-                        f"unknown key '{extra[0]}' in a batch record",
-                        (extra[0],),
-                        hint="a batch record is {unit, evidence}",
-                    ),
+    if not (isinstance(value, dict) and "evidence" in value):
+        return Item(line, str(line), value)
+    unit = unit_name(value.get("unit", _NO_UNIT), line)
+    if isinstance(unit, Problem):
+        return Item(line, str(line), problems=(unit,))
+    extra = sorted(set(value) - {"unit", "evidence"})
+    if extra:
+        return Item(
+            line,
+            unit,
+            problems=(
+                Problem(
+                    "unknown-key",
+                    f"unknown key {short_repr(extra[0])} in a batch record",
+                    (extra[0],),
+                    hint="a batch record is {unit, evidence}",
                 ),
-            )
-        return Item(line, str(value.get("unit", line)), value["evidence"])
-    return Item(line, str(line), value)
+            ),
+        )
+    return Item(line, unit, value["evidence"])
+
+
+def bounded_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+    """The file's lines, each read with a bound: a line longer than ``limit`` bytes is skipped
+    to its end in small pieces (never held whole) and stands as ``None``, so line numbers hold."""
+    while True:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            raw = handle.readline(_SKIP)
+        yield None
+
+
+_SKIP = 1 << 16
+
+
+def _too_long(line: int, limits: Limits) -> Item:
+    return Item(
+        line,
+        str(line),
+        problems=(
+            Problem(
+                "too-large",
+                f"the line is longer than the limit of {limits.max_bytes} bytes",
+                hint="split the record, or raise --max-bytes",
+            ),
+        ),
+    )
+
+
+@contextlib.contextmanager
+def open_input(path: str | FilePath) -> Iterator[BinaryIO]:
+    """A binary handle on a file, or on standard input for ``-``."""
+    if str(path) == STDIN:
+        yield sys.stdin.buffer
+        return
+    with open(path, "rb") as handle:
+        yield handle
+
+
+def read_bytes(path: str | FilePath, limits: Limits) -> tuple[bytes, int]:
+    """A whole (small) file or standard input, at most ``max_bytes + 1`` bytes, and its size."""
+    try:
+        with open_input(path) as handle:
+            raw = handle.read(limits.max_bytes + 1)
+            try:
+                size = os.fstat(handle.fileno()).st_size
+            except (OSError, ValueError):
+                size = 0
+    except OSError as exc:
+        raise EvidenceError([Problem("io", exc.strerror or str(exc), (), file=str(path))]) from None
+    return raw, max(size, len(raw))
 
 
 def read_jsonl(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
-    """Records from a JSON Lines file, one per line."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+    """Records from a JSON Lines file (or standard input for ``-``), one per line."""
+    with open_input(path) as handle:
+        for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
+            if raw is None:
+                yield _too_long(number, limits)
+                continue
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -81,7 +169,9 @@ def read_jsonl(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterato
 
 def read_yaml_list(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
     """Records from a YAML (or JSON) file holding a list of records."""
-    document = read_file(path, error=EvidenceError, limits=limits)
+    raw, size = read_bytes(path, limits)
+    name = "<stdin>" if str(path) == STDIN else str(path)
+    document = parse(raw, file=name, error=EvidenceError, limits=limits, size=size)
     if not isinstance(document.data, list):
         raise EvidenceError(
             [Problem("wrong-type", "a YAML batch file is a list of records", (), file=str(path))]
@@ -144,15 +234,18 @@ def _set(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 _BAD_LINE = "\ufffe"  # stands in for a line that is not UTF-8, so that the csv module keeps counting
+_LONG_LINE = "\uffff"  # stands in for a line over the limit, read past without being held
 
 
-def _decoded_lines(path: str | FilePath) -> Iterator[str]:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                yield _BAD_LINE + "\n"
+def _decoded_lines(handle: BinaryIO, limits: Limits) -> Iterator[str]:
+    for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
+        if raw is None:
+            yield _LONG_LINE + "\n"
+            continue
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError:
+            yield _BAD_LINE + "\n"
 
 
 def read_csv(
@@ -160,32 +253,52 @@ def read_csv(
 ) -> Iterator[Item]:
     """Records from a CSV file with a header row of fact columns (and an optional ``unit``).
 
-    Lines are decoded one at a time, so a line that is not UTF-8 is rejected on its own and the
-    lines around it are still read.
+    Lines are decoded one at a time, so a line that is not UTF-8 (or longer than the limit) is
+    rejected on its own and the lines around it are still read.
     """
-    columns = csv_columns(scorer)
-    reader = csv.reader(_decoded_lines(path))
+    with open_input(path) as handle:
+        yield from _csv_items(csv.reader(_decoded_lines(handle, limits)), path, scorer, limits)
+
+
+def _header_problem(path: str | FilePath, code: str, message: str, hint: str = "") -> EvidenceError:
+    return EvidenceError([Problem(code, message, (), file=str(path), line=1, hint=hint)])
+
+
+def _csv_header(reader: Any, path: str | FilePath, columns: dict[str, Any]) -> list[str] | None:
     try:
-        header = next(reader)
+        header: list[str] = next(reader)
     except StopIteration:
-        return
+        return None
     except csv.Error as exc:
-        raise EvidenceError([Problem("bad-csv", str(exc), (), file=str(path), line=1)]) from None
+        raise _header_problem(path, "bad-csv", str(exc)) from None
+    if _LONG_LINE in "".join(header):
+        raise _header_problem(path, "too-large", "the header line is longer than the limit")
     unknown = [h for h in header if h != "unit" and h not in columns]
-    if _BAD_LINE in header or unknown:
+    if _BAD_LINE in "".join(header) or unknown:
         name = unknown[0] if unknown else "?"
-        raise EvidenceError(
-            [
-                Problem(
-                    "unknown-column",
-                    f"unknown column '{name}'",
-                    (),
-                    file=str(path),
-                    line=1,
-                    hint=suggest(name, columns),
-                )
-            ]
+        raise _header_problem(
+            path, "unknown-column", f"unknown column {short_repr(name)}", suggest(name, columns)
         )
+    first: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        if name in first:
+            raise _header_problem(
+                path,
+                "duplicate-column",
+                f"columns {first[name]} and {number} are both named {short_repr(name)}",
+                "keep one column per fact",
+            )
+        first[name] = number
+    return header
+
+
+def _csv_items(
+    reader: Any, path: str | FilePath, scorer: Rubric | Composite, limits: Limits
+) -> Iterator[Item]:
+    columns = csv_columns(scorer)
+    header = _csv_header(reader, path, columns)
+    if header is None:
+        return
     while True:
         try:
             row = next(reader)
@@ -195,7 +308,9 @@ def read_csv(
             yield Item(reader.line_num, str(reader.line_num), problems=(Problem("bad-csv", str(exc)),))
             continue
         line = reader.line_num
-        if any(_BAD_LINE in cell for cell in row):
+        if any(_LONG_LINE in cell for cell in row):
+            yield _too_long(line, limits)
+        elif any(_BAD_LINE in cell for cell in row):
             yield Item(line, str(line), problems=(Problem("not-utf8", "the line is not UTF-8"),))
         elif not any(cell.strip() for cell in row):
             yield Item(line, str(line), blank=True)
@@ -221,25 +336,40 @@ def _csv_item(line: int, header: list[str], row: list[str], columns: dict[str, A
     return Item(line, unit, record)
 
 
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "yaml",
+}
+
+
 def read_items(
-    path: str | FilePath, scorer: Rubric | Composite, limits: Limits = DEFAULT_LIMITS
+    path: str | FilePath,
+    scorer: Rubric | Composite,
+    limits: Limits = DEFAULT_LIMITS,
+    fmt: str | None = None,
 ) -> Iterator[Item]:
-    """Records from a batch input file, by its extension (.jsonl/.ndjson, .csv, .yaml/.yml/.json)."""
-    suffix = FilePath(path).suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
+    """Records from a batch input file, by ``fmt`` (jsonl, csv or yaml) or else by its extension
+    (.jsonl/.ndjson, .csv, .yaml/.yml/.json); standard input (``-``) is JSON Lines unless told."""
+    if fmt is None:
+        fmt = "jsonl" if str(path) == STDIN else FORMATS.get(FilePath(path).suffix.lower())
+    if fmt == "jsonl":
         return read_jsonl(path, limits)
-    if suffix == ".csv":
+    if fmt == "csv":
         return read_csv(path, scorer, limits)
-    if suffix in (".yaml", ".yml", ".json"):
+    if fmt == "yaml":
         return read_yaml_list(path, limits)
     raise EvidenceError(
         [
             Problem(
                 "unknown-format",
-                f"cannot tell the format of '{path}'",
+                f"cannot tell the format of {short_repr(str(path))}",
                 (),
                 file=str(path),
-                hint="use .jsonl, .csv or .yaml",
+                hint="use .jsonl, .csv or .yaml, or say which with --input-format",
             )
         ]
     )

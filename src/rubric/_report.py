@@ -8,21 +8,24 @@ same results always give the same bulletin.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._batch import csv_line
-from ._documents import parse_json_line
-from ._errors import EvidenceError, Problem
+from ._documents import DEFAULT_LIMITS, Limits, parse_json_line
+from ._errors import EvidenceError, Problem, short_repr
 from ._numbers import text
+from ._readers import bounded_lines, open_input
 from ._result import AuditEntry, CriterionScore, shortfalls
 from ._result import reasons as result_reasons
 
 DEDUCTED, NOT_EARNED = "扣分", "未得分"
+CSV_HEAD = ["unit", "line", "total", "max", "grade"]  # the first columns of batch's CSV
 
 
 class Lost(NamedTuple):
@@ -95,7 +98,30 @@ def _weights(record: dict[str, Any]) -> dict[str, Decimal]:
     return {p["name"]: Decimal(p["weight"]) for p in record["parts"]}
 
 
-CSV_HEAD = ["unit", "line", "total", "max", "grade"]
+def read_results(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[dict[str, Any]]:
+    """Batch results, the JSON Lines or the CSV ``rubric batch`` writes (``-`` reads standard
+    input); a line that is not a result raises EvidenceError naming its line."""
+    with open_input(path) as handle:
+        lines = bounded_lines(handle, limits.max_bytes)
+        first = next(lines, b"")
+        rest = itertools.chain([first], lines)
+        if first is not None and first.removeprefix(b"\xef\xbb\xbf").startswith(",".join(CSV_HEAD).encode()):
+            yield from _csv_results(str(path), rest, limits)
+        else:
+            yield from _json_results(str(path), rest, limits)
+
+
+def _decoded(path: str, lines: Iterable[bytes | None], limits: Limits) -> Iterator[str]:
+    for number, raw in enumerate(lines, start=1):
+        try:
+            if raw is None:
+                raise _bad(f"the line is longer than the limit of {limits.max_bytes} bytes", "too-large")
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise _bad("the line is not UTF-8", "not-utf8") from None
+        except EvidenceError as exc:
+            raise EvidenceError([replace(p, file=path, line=number) for p in exc.problems]) from None
 
 
 def _csv_text(cell: str) -> str:
@@ -103,92 +129,68 @@ def _csv_text(cell: str) -> str:
     return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r'" else cell
 
 
-def read_csv_results(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Results from the CSV ``rubric batch --format csv`` writes: totals, grade and subtotal (or
-    part total) columns; the clauses that cost points are not in that file."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        rows = csv.reader(handle)
-        header = next(rows, [])
-        for number, cells in enumerate(rows, start=2):
-            if not any(cells):
-                continue
+def _csv_results(path: str, lines: Iterable[bytes | None], limits: Limits) -> Iterator[dict[str, Any]]:
+    """Results from batch's CSV: totals, 等次 and subtotal (or part total) columns; the clauses that
+    cost points are not in that file."""
+    rows = csv.reader(_decoded(path, lines, limits))
+    header = next(rows)
+    extra = header[len(CSV_HEAD) :]
+    for cells in rows:
+        if not any(cells):
+            continue
+        try:
             if len(cells) != len(header):
-                raise EvidenceError(
-                    [
-                        Problem(
-                            "not-a-result",
-                            f"{len(cells)} cells under a header of {len(header)}",
-                            (),
-                            file=str(path),
-                            line=number,
-                        )
-                    ]
-                )
+                raise _bad(f"{len(cells)} cells under a header of {len(header)}")
             row = dict(zip(header, cells, strict=True))
             try:
-                for key in ("total", "max", *header[len(CSV_HEAD) :]):
-                    if row[key]:
-                        Decimal(row[key])
+                [Decimal(row[key]) for key in ("total", "max", *extra) if row[key]]
             except InvalidOperation:
-                raise EvidenceError(
-                    [Problem("not-a-result", "a total that is not a number", (), file=str(path), line=number)]
-                ) from None
-            yield {
+                raise _bad("a total that is not a number") from None
+            record = {
                 "unit": _csv_text(row["unit"]),
                 "line": int(row["line"]) if row["line"].isdigit() else 0,
                 "total": row["total"],
                 "max": row["max"],
                 "grade": _csv_text(row["grade"]) or None,
-                "categories": [{"name": h, "score": row[h]} for h in header[len(CSV_HEAD) :] if row[h]],
+                "categories": [{"name": h, "score": row[h]} for h in extra if row[h]],
                 "reasons": [],
                 "shortfalls": [],
             }
+            _row(record, 1, 0)
+        except EvidenceError as exc:
+            raise EvidenceError([replace(p, file=path, line=rows.line_num) for p in exc.problems]) from None
+        yield record
 
 
-def _is_csv(path: str | Path) -> bool:
-    if str(path).lower().endswith(".csv"):
-        return True
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            return next(csv.reader([handle.readline()]), [])[: len(CSV_HEAD)] == CSV_HEAD
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def read_results(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Batch results: the JSON Lines ``rubric batch`` writes, or its CSV."""
-    if _is_csv(path):
-        yield from read_csv_results(path)
-        return
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+def _json_results(path: str, lines: Iterable[bytes | None], limits: Limits) -> Iterator[dict[str, Any]]:
+    for number, raw in enumerate(lines, start=1):
+        try:
+            if raw is None:
+                raise _bad(f"the line is longer than the limit of {limits.max_bytes} bytes", "too-large")
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise _bad("the line is not UTF-8", "not-utf8") from None
             if not line.strip():
                 continue
-            try:
-                value = parse_json_line(line)
-            except EvidenceError as exc:
-                raise EvidenceError([replace(p, file=str(path), line=number) for p in exc.problems]) from None
+            value = parse_json_line(line, limits)
             if not isinstance(value, dict) or "total" not in value:
-                raise EvidenceError(
-                    [Problem("not-a-result", "not a batch result line", (), file=str(path), line=number)]
-                )
-            yield value
+                raise _bad("not a batch result line")
+            _row(value, 1, 0)  # every field the bulletin reads is there and well formed
+        except EvidenceError as exc:
+            raise EvidenceError([replace(p, file=path, line=number) for p in exc.problems]) from None
+        yield value
 
 
-def rank(records: list[dict[str, Any]], clauses: int = 3, *, top: int | None = None) -> list[Row]:
-    """Rank results by total (ties share a rank; within a tie by unit name, then line), with the
-    ``clauses`` that cost each unit most; ``top`` keeps the units ranked ``top`` or better (a tie at
-    the boundary keeps every tied unit)."""
-    ordered = sorted(
-        records, key=lambda r: (-Decimal(r["total"]), str(r.get("unit", "")), int(r.get("line", 0)))
-    )
-    rows: list[Row] = []
-    previous: Decimal | None = None
-    current = 0
-    for position, record in enumerate(ordered, start=1):
+def _bad(message: str, code: str = "not-a-result") -> EvidenceError:
+    hint = "give the JSON Lines or CSV output of 'rubric batch'"
+    return EvidenceError([Problem(code, message, (), hint=hint)])
+
+
+def _row(record: dict[str, Any], rank: int, clauses: int) -> Row:
+    """One bulletin row; a result missing what the bulletin needs raises EvidenceError."""
+    try:
         total = Decimal(record["total"])
-        if total != previous:
-            current, previous = position, total
         weights = _weights(record)
         costs = []
         for reason in _reasons(record):
@@ -204,22 +206,41 @@ def rank(records: list[dict[str, Any]], clauses: int = 3, *, top: int | None = N
             part = short.get("part")
             weight = weights.get(part, Decimal(1)) if part else Decimal(1)
             # A zero-start criterion without tiers has no one clause to quote: its id says where.
-            label = f"{part}·{short['criterion']}" if part else short["criterion"]
+            label = f"{part}·{short['criterion']}" if part else str(short["criterion"])
             label = f"{label} {short['clause']}" if short["clause"] else label
             costs.append(Lost(label, -Decimal(short["points"]) * weight, NOT_EARNED))
         costs.sort(key=lambda c: (-c.points, c.label))
-        rows.append(
-            Row(
-                current,
-                str(record.get("unit", "")),
-                int(record.get("line", 0)),
-                total,
-                Decimal(record["max"]),
-                _columns(record),
-                tuple(costs[:clauses]),
-                record.get("grade"),
-            )
+        columns = tuple((str(h), str(v)) for h, v in _columns(record))
+        row = Row(
+            rank,
+            str(record.get("unit", "")),
+            int(record.get("line", 0)),
+            total,
+            Decimal(record["max"]),
+            columns,
+            tuple(costs[:clauses]),
+            None if record.get("grade") is None else str(record["grade"]),
         )
+        if not all(n.is_finite() for n in (total, row.max, *(Decimal(v) for _, v in columns))):
+            raise ValueError("totals and subtotals must be finite numbers")
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError, IndexError) as exc:
+        what = f"missing {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+        raise _bad(f"not a batch result line: {short_repr(what, 120)}") from None
+    return row
+
+
+def rank(records: list[dict[str, Any]], clauses: int = 3, *, top: int | None = None) -> list[Row]:
+    """Rank results by total (ties share a rank; within a tie by unit name, then line), with the
+    ``clauses`` that cost each unit most; ``top`` keeps the units ranked ``top`` or better (a tie at
+    the boundary keeps every tied unit)."""
+    ordered = sorted((_row(r, 0, clauses) for r in records), key=lambda row: (-row.total, row.unit, row.line))
+    rows: list[Row] = []
+    previous: Decimal | None = None
+    current = 0
+    for position, row in enumerate(ordered, start=1):
+        if row.total != previous:
+            current, previous = position, row.total
+        rows.append(replace(row, rank=current))
     return rows if top is None else [row for row in rows if row.rank <= top]
 
 

@@ -1,28 +1,32 @@
 """The ``rubric`` command: thin argument parsing over the public API.
 
 Exit codes: 0 ok; 1 some records rejected or some cases failed or check found errors; 2 unusable
-input, rubric or I/O; 3 internal error (a bug: please report it). Bad input never prints a
-traceback; ``--debug`` shows one for internal errors.
+input, rubric or I/O (a batch worker that died included); 3 internal error (a bug: please report
+it); 130 interrupted; 141 standard output closed by its reader. Bad input never prints a
+traceback; ``--debug`` shows one for internal errors. ``-`` names standard input or output.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._analysis import check, partial_score
-from ._atomic import atomic_writer
-from ._batch import run_batch
+from ._atomic import STDIO, atomic_writer, refuse_clobbering
+from ._batch import reported, run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
 from ._diff import any_moved, diff_rubrics, movements
 from ._diff import as_json as diff_json
 from ._diff import render as render_diff
 from ._documents import Limits
-from ._errors import Problem, RubricEngineError
+from ._errors import Problem, RubricEngineError, short_repr
+from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._evidence_files import load_evidence
 from ._html import bulletin, score_sheet
 from ._render import partial_json, render_composite, render_partial, render_result
@@ -33,6 +37,7 @@ from ._schema import evidence_schema, rubric_schema
 from ._version import __version__
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
 
 
 def _out(text: str) -> None:
@@ -44,12 +49,19 @@ def _err(text: str) -> None:
 
 
 def _problems(problems: Sequence[Problem]) -> None:
-    for problem in problems:
-        _err(str(problem))
+    for problem in capped(problems, MAX_PROBLEMS_PER_RECORD):
+        _err(str(reported(problem)))
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score one evidence file."""
+    if args.out and args.format != "html":
+        _err("--out writes a page: use it with --format html")
+        return EXIT_INPUT
+    if args.out:
+        refuse_clobbering(
+            [("--out", args.out)], [("the rubric", args.rubric), ("the evidence", args.evidence)]
+        )
     scorer = load(args.rubric, limits=args.limits)
     document = load_evidence(args.evidence, limits=args.limits)
     if args.partial:
@@ -59,9 +71,6 @@ def cmd_score(args: argparse.Namespace) -> int:
         partial = partial_score(scorer, document.data, document.positions)
         _out(dumps(partial_json(partial)) if args.json else render_partial(scorer, partial))
         return EXIT_OK
-    if args.out and args.format != "html":
-        _err("--out writes a page: use it with --format html")
-        return EXIT_INPUT
     result = scorer.score(document.data, audit=not args.totals, positions=document.positions)
     if args.format == "html":
         return _write(args.out, score_sheet(result, scorer))
@@ -76,11 +85,8 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def _write(out: str | None, body: str) -> int:
     """Write a page or report to ``out`` atomically, or to standard output."""
-    if out:
-        with atomic_writer(out, newline="") as handle:
-            handle.write(body)
-    else:
-        sys.stdout.write(body)
+    with atomic_writer(out or STDIO, newline="") as handle:
+        handle.write(body)
     return EXIT_OK
 
 
@@ -94,7 +100,7 @@ def _cases_path(rubric: str, cases: str | None) -> str:
 def cmd_test(args: argparse.Namespace) -> int:
     """Run a rubric's cases; print a diff for each failure."""
     scorer = load(args.rubric, limits=args.limits)
-    case_file = load_cases(_cases_path(args.rubric, args.cases), rubric=scorer)
+    case_file = load_cases(_cases_path(args.rubric, args.cases), rubric=scorer, limits=args.limits)
     outcomes = run_cases(case_file)
     failed = [o for o in outcomes if not o.passed]
     for outcome in failed:
@@ -156,9 +162,11 @@ def cmd_check(args: argparse.Namespace) -> int:
             problems = check(load(path, limits=args.limits))
         except RubricEngineError as exc:
             problems = list(exc.problems)
+            # a file that cannot be read or loaded is unusable input, not a finding of the checks
+            worst = EXIT_INPUT
         reports.append((path, problems))
         if any(p.severity == "error" for p in problems):
-            worst = EXIT_REJECTED
+            worst = max(worst, EXIT_REJECTED)
     if args.format == "json":
         _out(dumps([{"file": f, "problems": [p.as_dict() for p in ps]} for f, ps in reports]))
     else:
@@ -205,6 +213,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         args.out,
         errors=args.errors,
         fmt=args.format,
+        input_format=args.input_format,
         audit=args.audit,
         workers=args.workers,
         max_errors=args.max_errors,
@@ -216,12 +225,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
     _err(str(summary))
     if summary.rejected and not summary.stopped_early:
         _err(f"rejected records: {args.errors or str(args.out) + '.errors.jsonl'}")
+    sys.stdout.flush()
     return EXIT_REJECTED if summary.rejected else EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Rank batch results into a bulletin."""
-    rows = rank(list(read_results(args.results)), args.clauses, top=args.top)
+    if args.out:
+        refuse_clobbering([("--out", args.out)], [("the results", args.results)])
+    rows = rank(list(read_results(args.results, args.limits)), args.clauses, top=args.top)
     body = {
         "md": lambda: markdown(rows, args.title),
         "csv": lambda: csv_report(rows),
@@ -231,18 +243,60 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _write(args.out, body)
 
 
+def _whole(low: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` up to what this machine can index."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {what}, got {text!r}") from None
+        if not low <= value <= sys.maxsize // 2:
+            raise argparse.ArgumentTypeError(
+                f"{what} must be from {low} to {sys.maxsize // 2}, got {short_repr(value)}"
+            )
+        return value
+
+    return parse
+
+
+def _globals(suppress: bool) -> argparse.ArgumentParser:
+    """The options every command takes, before or after its name (after it, they only override)."""
+    common = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    common.add_argument(
+        "--debug", action="store_true", default=default(False), help="show a traceback for internal errors"
+    )
+    common.add_argument(
+        "--max-bytes",
+        type=_whole(1, "bytes"),
+        default=default(Limits().max_bytes),
+        help="largest file (or JSON line) accepted",
+    )
+    common.add_argument(
+        "--max-depth",
+        type=_whole(1, "levels"),
+        default=default(Limits().max_depth),
+        help="deepest nesting accepted",
+    )
+    return common
+
+
 def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of every option reads best
     """The argument parser (exposed for documentation and tests)."""
-    parser = argparse.ArgumentParser(prog="rubric", description="Score evidence against YAML rubrics.")
+    parser = argparse.ArgumentParser(
+        prog="rubric", description="Score evidence against YAML rubrics.", parents=[_globals(False)]
+    )
     parser.add_argument("--version", action="version", version=f"rubric {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show a traceback for internal errors")
-    parser.add_argument("--max-bytes", type=int, default=Limits().max_bytes, help="largest file accepted")
-    parser.add_argument("--max-depth", type=int, default=Limits().max_depth, help="deepest nesting accepted")
     sub = parser.add_subparsers(dest="command", required=True)
+    add = functools.partial(sub.add_parser, parents=[_globals(True)])
 
-    score = sub.add_parser("score", help="score one evidence record and print an itemised table")
+    score = add("score", help="score one evidence record and print an itemised table")
     score.add_argument("rubric", help="a rubric or composite YAML file")
-    score.add_argument("evidence", help="an evidence record (YAML or JSON)")
+    score.add_argument("evidence", help="an evidence record (YAML or JSON; - for standard input)")
     score.add_argument("--json", action="store_true", help="print the full result as JSON")
     score.add_argument(
         "--format", choices=["text", "html"], default="text", help="html: a printable 评分表 (needs jinja2)"
@@ -254,51 +308,62 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
     )
     score.set_defaults(run=cmd_score)
 
-    test = sub.add_parser("test", help="run the test cases written next to a rubric")
+    test = add("test", help="run the test cases written next to a rubric")
     test.add_argument("rubric")
     test.add_argument("cases", nargs="?", help="cases file (default: RUBRIC with .cases.yaml)")
     test.add_argument("--coverage", action="store_true", help="report which rules the cases exercised")
     test.set_defaults(run=cmd_test)
 
-    check = sub.add_parser("check", help="static checks: reachable scores, unused rules, ambiguities")
+    check = add("check", help="static checks: reachable scores, unused rules, ambiguities")
     check.add_argument("rubrics", nargs="+")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.set_defaults(run=cmd_check)
 
-    diff = sub.add_parser("diff", help="what changed between two versions of a rubric")
+    diff = add("diff", help="what changed between two versions of a rubric")
     diff.add_argument("old")
     diff.add_argument("new")
     diff.add_argument("--evidence", nargs="*", metavar="FILE", help="records to score with both versions")
     diff.add_argument("--json", action="store_true")
     diff.set_defaults(run=cmd_diff)
 
-    batch = sub.add_parser(
-        "batch", help="score many records (JSON Lines, CSV or a YAML list) into JSON Lines or CSV"
-    )
+    batch = add("batch", help="score many records (JSON Lines, CSV or a YAML list) into JSON Lines or CSV")
     batch.add_argument("rubric")
-    batch.add_argument("input", help="records: .jsonl, .csv (one column per fact) or .yaml (a list)")
-    batch.add_argument("--out", required=True, help="results file (written atomically)")
+    batch.add_argument(
+        "input", help="records: .jsonl, .csv (one column per fact) or .yaml (a list); - for standard input"
+    )
+    batch.add_argument(
+        "--input-format", choices=["jsonl", "csv", "yaml"], help="the input's format (default: by extension)"
+    )
+    batch.add_argument(
+        "--out", required=True, help="results file (written atomically; - for standard output)"
+    )
     batch.add_argument("--errors", help="rejected records (default: OUT.errors.jsonl)")
     batch.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     batch.add_argument("--audit", action="store_true", help="write full results with audit entries")
-    batch.add_argument("--workers", type=int, default=1, help="processes to score with")
+    batch.add_argument("--workers", type=_whole(1, "workers"), default=1, help="processes to score with")
     batch.add_argument(
-        "--max-errors", type=int, help="stop after N rejected records (outputs left unchanged)"
+        "--max-errors",
+        type=_whole(1, "records"),
+        help="stop after N rejected records (outputs left unchanged)",
     )
     batch.set_defaults(run=cmd_batch)
 
-    report = sub.add_parser("report", help="rank batch results into a bulletin (Markdown, CSV or JSON)")
-    report.add_argument("results", help="the JSON Lines or CSV file written by 'rubric batch'")
+    report = add("report", help="rank batch results into a bulletin (Markdown, CSV, JSON or HTML)")
+    report.add_argument(
+        "results", help="the JSON Lines or CSV file written by 'rubric batch' (- for standard input)"
+    )
     report.add_argument("--format", choices=["md", "csv", "json", "html"], default="md")
     report.add_argument("--out", help="write here (atomically) instead of standard output")
-    report.add_argument("--top", type=int, metavar="N", help="only the top N units (ties included)")
-    report.add_argument("--clauses", type=int, default=3, metavar="K", help="clauses listed per unit")
+    report.add_argument(
+        "--top", type=_whole(1, "units"), metavar="N", help="only the top N units (ties included)"
+    )
+    report.add_argument(
+        "--clauses", type=_whole(0, "clauses"), default=3, metavar="K", help="clauses listed per unit"
+    )
     report.add_argument("--title", default="考核结果通报")
     report.set_defaults(run=cmd_report)
 
-    schema = sub.add_parser(
-        "schema", help="print a JSON Schema (of rubric files, or of one rubric's evidence)"
-    )
+    schema = add("schema", help="print a JSON Schema (of rubric files, or of one rubric's evidence)")
     schema.add_argument("--evidence", metavar="RUBRIC", help="the evidence schema of this rubric")
     schema.set_defaults(run=cmd_schema)
     return parser
@@ -311,13 +376,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.limits = Limits(max_bytes=args.max_bytes, max_depth=args.max_depth)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # inside the handlers: a closed pipe is reported here, not at exit
     except RubricEngineError as exc:
         _problems(exc.problems)
         return EXIT_INPUT
     except KeyboardInterrupt:
         _err("interrupted")
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _pipe_closed()
     except OSError as exc:  # an output folder that does not exist, a full disk, no permission
         name = f"{exc.filename}: " if exc.filename else ""
         _err(f"{name}io: {exc.strerror or exc}")
@@ -327,6 +395,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         _err(f"internal error: {type(exc).__name__}: {exc} (this is a bug in rubric; rerun with --debug)")
         return EXIT_INTERNAL
+    return code
+
+
+def _pipe_closed() -> int:
+    """The reader went away (``rubric check | head -1``): stop quietly, as other Unix tools do."""
+    # Python flushes stdout once more at exit; point it at /dev/null so that flush cannot complain.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
 
 
 if __name__ == "__main__":
