@@ -826,20 +826,20 @@ def test_report_csv_is_formula_safe(capsys: pytest.CaptureFixture[str], tmp_path
     assert table[2][table[0].index("lost1")] == "5"
 
 
-def test_report_top_1_names_the_most_costly_clause(
+def test_report_clauses_1_names_the_most_costly_clause(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # table1-typical loses: 序号1 −2 (不及时调整), 序号2 −1 (缺一项), 序号6 −5 (超过20个工作日没有更新),
     # 序号10 −1 (缺一项), 序号14 −3 (有投诉扣3分); 序号11 and 15 are tiers (they award 3 and 2, take
     # nothing off). The most costly clause is 序号6's −5. table1-perfect loses nothing.
     results = batch_units(capsys, tmp_path, [("典型", "typical"), ("满分", "perfect")])
-    code, text, _ = run(capsys, "report", str(results), "--format", "json", "--top", "1")
+    code, text, _ = run(capsys, "report", str(results), "--format", "json", "--clauses", "1")
     assert code == 0
     rows = {r["unit"]: r["reasons"] for r in json.loads(text)}
     assert rows == {
-        "典型": [{"clause": "T1-06 有信息内容但超过20个工作日没有更新的扣5分", "lost": "5"}],
+        "典型": [{"clause": "T1-06 有信息内容但超过20个工作日没有更新的扣5分", "lost": "5", "kind": "扣分"}],
         "满分": [],
     }
-    code, md, _ = run(capsys, "report", str(results), "--top", "1")
+    code, md, _ = run(capsys, "report", str(results), "--clauses", "1")
     cells = {r[1]: r[-1] for r in table_rows(md)[2:]}
     assert cells == {"典型": "T1-06 有信息内容但超过20个工作日没有更新的扣5分（−5）", "满分": "—"}
