@@ -32,6 +32,7 @@ from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._numbers import text
 from ._readers import Item, read_items
 from ._result import CompositeResult, Result
+from ._model import Category
 from ._rubric import Composite, Rubric
 
 CHUNK = 500
@@ -83,7 +84,7 @@ def csv_header(scorer: Rubric | Composite) -> list[str]:
     if isinstance(scorer, Composite):
         extra = [f"{name}.total" for name in scorer.parts]
     else:
-        extra = [f"{c.id}" for c in scorer.doc.categories]
+        extra = [node.id for _, node in scorer.doc.walk() if isinstance(node, Category)]
     return ["unit", "line", "total", "max", "grade", *extra]
 
 
@@ -96,7 +97,7 @@ def _csv_row(unit: str, line: int, result: Result | CompositeResult, parts: tupl
         weighted = {p.name: p.result.total for p in result.parts}
         row += [weighted.get(name) for name in parts]
     else:
-        row += [c.score for c in result.categories]
+        row += [c.score for c in result.groups()]
     return row
 
 

@@ -31,6 +31,8 @@ class Case:
     categories: dict[str, Decimal]
     error: str | None = None
     line: int | None = None
+    sections: dict[str, Decimal] = field(default_factory=dict)  # base, bonus, penalty
+    grade: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +92,8 @@ def _expect(cases_doc: Document, index: int, raw: dict[str, Any], base: Any) -> 
         },
         error=expect.get("error"),
         line=cases_doc.positions.marks.get(("cases", index), (None, None))[0],
+        sections={k: _number(expect[k], f"{where}.expect.{k}") for k in SECTIONS if k in expect},
+        grade=None if expect.get("grade") is None else str(expect["grade"]),
     )
 
 
@@ -119,7 +123,21 @@ def criterion_scores(result: Result | CompositeResult) -> dict[str, Decimal]:
 
 def category_scores(result: Result | CompositeResult) -> dict[str, Decimal]:
     results = [p.result for p in result.parts] if isinstance(result, CompositeResult) else [result]
-    return {c.id: c.score for r in results for c in r.categories}
+    return {c.id: c.score for r in results for c in r.groups()}
+
+
+SECTIONS = ("base", "bonus", "penalty")
+
+
+def _section_failures(result: Result | CompositeResult, case: Case) -> Iterator[str]:
+    for key, value in case.sections.items():
+        got = getattr(result, key, None)
+        if got is None:
+            yield f"{key}: expected {value}, but this rubric has no bonus or penalty section"
+        elif got != value:
+            yield f"{key}: expected {value}, got {got}"
+    if case.grade is not None and result.grade != case.grade:
+        yield f"grade: expected {case.grade}, got {result.grade}"
 
 
 def run_case(rubric: Rubric | Composite, case: Case) -> Outcome:
@@ -136,6 +154,7 @@ def run_case(rubric: Rubric | Composite, case: Case) -> Outcome:
         failures.append(f"expected evidence error {case.error}, but it scored {result.total}")
     if case.total is not None and result.total != case.total:
         failures.append(f"total: expected {case.total}, got {result.total}")
+    failures.extend(_section_failures(result, case))
     for scores, expected, label in (
         (criterion_scores(result), case.criteria, "criterion"),
         (category_scores(result), case.categories, "category"),
@@ -197,8 +216,7 @@ def all_rules(rubric: Rubric | Composite) -> dict[str, tuple[str, ...]]:
         }
     return {
         c.id: tuple(rule_id(c, i) for i in range(len(c.rules)))
-        for cat in rubric.doc.categories
-        for c in cat.criteria
+        for c in rubric.doc.all_criteria()
     }
 
 

@@ -50,7 +50,7 @@ class Movement:
 
 
 def _criteria(rubric: Rubric) -> dict[str, Criterion]:
-    return {c.id: c for cat in rubric.doc.categories for c in cat.criteria}
+    return {c.id: c for c in rubric.doc.all_criteria()}
 
 
 def _dump(value: Any) -> Any:
@@ -219,7 +219,7 @@ def _score(rubric: Rubric | Composite, record: Any) -> _Scored:
         return _Scored(problems=exc.problems)
     criteria = {prefix + c.id: c.score for prefix, part in _parts(result) for c in part.criteria()}
     subtotals = {
-        f"{prefix}{c.id}（{c.name}）": c.score for prefix, part in _parts(result) for c in part.categories
+        f"{prefix}{c.id}（{c.name}）": c.score for prefix, part in _parts(result) for c in part.groups()
     }
     if isinstance(result, CompositeResult):
         subtotals.update({f"{p.name} weighted": p.result.total * p.weight for p in result.parts})

@@ -1,8 +1,11 @@
 """The evaluator: a rubric compiled once into a plan, and the per-record scoring of that plan.
 
-Phases for a criterion, in this order (docs/format.md): start → rules (each within its own cap)
-→ clamp into [floor, cap] → veto. A category is the sum of its criteria clamped into its own
-[floor, cap]; the total is the sum of the categories clamped into the rubric's.
+Phases (docs/format.md): a criterion starts → rules (each within its own cap) → clamp into
+[floor, cap] → veto. A category is the sum of its children (criteria, or categories one level
+down) clamped into its own [floor, cap], then its vetoes (单项否决) fix the subtotal. The base is
+the sum of the top categories clamped into the rubric's [floor, cap]; the bonus and penalty
+sections are categories too, outside the declared total; the total is base + bonus + penalty, not
+below the rubric's floor; last, a table-wide veto (一票否决) may fix the total and the grade.
 
 Scoring a record records each step that moved points as a compact tuple (which rule, points,
 points discarded); the public ``AuditEntry`` objects are built from those steps only when someone
@@ -18,13 +21,16 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ._clauses import Apply
+from ._conditions import Predicate, compile_condition
+from ._conditions import reads as condition_reads
 from ._model import Category, Criterion, RubricDoc
 from ._numbers import ZERO, text
 from ._result import AuditEntry, CategoryScore, CriterionScore, shortfall
 
 START_CLAUSES = {"full": "start at full marks", "zero": "start at 0"}
-FLOOR, CAP = -1, -2  # step codes of a clamp; rules are numbered from 0
-Step = tuple[int, Decimal, Decimal]  # (rule position or FLOOR/CAP, points applied, points discarded)
+FLOOR, CAP, VETO = -1, -2, -3  # step codes of a clamp or a group veto; rules are numbered from 0
+OWN = ""  # the key of the rubric's own facts among a record's facts
+Step = tuple[int, Decimal, Decimal]  # (rule position, FLOOR/CAP or VETO-i, points applied, discarded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,34 +56,41 @@ class CompiledCriterion:
     floor: Decimal
     upper: Decimal
     start: str
+    section: str  # "" for the base, else "bonus" or "penalty"
     rules: tuple[CompiledRule, ...]  # in file order, vetoes included
     ops: tuple[tuple[int, Apply, Decimal | None], ...]  # the non-veto rules: (position, apply, cap)
     vetoes: tuple[tuple[int, Apply], ...]
+    plain: tuple[Apply, ...]  # for the totals-only loop: uncapped rules,
+    capped: tuple[tuple[Apply, Decimal], ...]  # capped rules,
+    may_clamp: bool  # and whether the clamp can ever bind
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledVeto:
+    """A veto on a category or on the whole table, read from the rubric's own facts."""
+
+    id: str
+    clause: str
+    reads: tuple[str, ...]
+    holds: Predicate
+    score: Decimal | None
+    grade: str | None
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledCategory:
-    """A category ready to score records."""
+    """A category (or section) ready to score records: criteria, or categories one level down."""
 
     id: str
     name: str
+    index: int  # position among all groups, parents first
     maximum: Decimal
     floor: Decimal
     upper: Decimal
     criteria: tuple[CompiledCriterion, ...]
-
-
-FlatCriterion = tuple[
-    str,
-    Decimal,
-    Decimal,
-    Decimal,
-    tuple[Apply, ...],
-    tuple[tuple[Apply, Decimal], ...],
-    tuple[Apply, ...],
-    bool,
-]
-Flat = tuple[tuple[Decimal, Decimal, bool, tuple[FlatCriterion, ...]], ...]
+    categories: tuple[CompiledCategory, ...]
+    vetoes: tuple[CompiledVeto, ...]
+    may_clamp: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +99,13 @@ class Plan:
 
     id: str
     categories: tuple[CompiledCategory, ...]
+    bonus: CompiledCategory | None
+    penalty: CompiledCategory | None
+    groups: tuple[CompiledCategory, ...]  # every category and section, parents first
+    criteria: tuple[CompiledCriterion, ...]  # every criterion, in document order
     floor: Decimal
     upper: Decimal
-    # The same plan as plain tuples for the totals-only loop (tuple unpacking is the cheapest way
-    # Python has to read several fields): per category (floor, upper, may_clamp, criteria); per
-    # criterion (id, base, floor, upper, uncapped rules, capped rules, vetoes, may_clamp).
-    flat: Flat
+    vetoes: tuple[CompiledVeto, ...]
 
 
 class Trail(NamedTuple):
@@ -100,11 +114,16 @@ class Trail(NamedTuple):
     A named tuple, not a frozen dataclass: one is built per record, and a tuple is built in one
     step where a frozen dataclass sets each field through object.__setattr__."""
 
-    scores: tuple[Decimal, ...]  # per criterion, in rubric order
+    scores: tuple[Decimal, ...]  # per criterion, in document order
     steps: tuple[tuple[Step, ...], ...] | None  # per criterion; None when the audit was off
-    subtotals: tuple[Decimal, ...]  # per category
-    clamps: tuple[Step | None, ...]  # per category
-    total_clamp: Step | None
+    subtotals: tuple[Decimal, ...]  # per group, parents first
+    clamps: tuple[Step | None, ...]  # per group: its clamp or veto, if any
+    base: Decimal
+    bonus: Decimal
+    penalty: Decimal
+    total_clamp: Step | None  # the base's clamp
+    floor_step: Step | None  # the total's floor, under a penalty
+    veto: int | None  # the table-wide veto that fixed the total or grade
 
 
 def rule_id(criterion: Criterion, index: int) -> str:
@@ -113,7 +132,7 @@ def rule_id(criterion: Criterion, index: int) -> str:
     return declared if declared is not None else f"{criterion.id}.r{index + 1}"
 
 
-def compile_criterion(criterion: Criterion) -> CompiledCriterion:
+def compile_criterion(criterion: Criterion, section: str = "") -> CompiledCriterion:
     """Compile a validated criterion whose cross-references have been checked."""
     rules = tuple(
         CompiledRule(
@@ -127,64 +146,97 @@ def compile_criterion(criterion: Criterion) -> CompiledCriterion:
         for index, rule in enumerate(criterion.clauses())
     )
     vetoing = {index for index, rule in enumerate(criterion.clauses()) if rule.vetoes}
+    ops = tuple((i, r.apply, r.cap) for i, r in enumerate(rules) if i not in vetoing)
+    low, high = criterion.base, criterion.base
+    for rule in criterion.clauses():
+        lo, hi = rule.bounds(criterion.evidence)
+        cap = rule.rule_cap
+        low += lo if cap is None else max(lo, -cap)
+        high += hi if cap is None else min(hi, cap)
     return CompiledCriterion(
         id=criterion.id,
         number=criterion.number,
-        points=criterion.points,
+        points=criterion.maximum,
         base=criterion.base,
-        floor=criterion.floor,
+        floor=criterion.lower,
         upper=criterion.upper,
         start=criterion.start,
+        section=section,
         rules=rules,
-        ops=tuple((i, r.apply, r.cap) for i, r in enumerate(rules) if i not in vetoing),
+        ops=ops,
         vetoes=tuple((i, r.apply) for i, r in enumerate(rules) if i in vetoing),
+        plain=tuple(apply for _, apply, cap in ops if cap is None),
+        capped=tuple((apply, cap) for _, apply, cap in ops if cap is not None),
+        may_clamp=low < criterion.lower or high > criterion.upper,
     )
 
 
-def compile_category(category: Category) -> CompiledCategory:
-    """Compile a category."""
-    return CompiledCategory(
+def _veto(owner: str, index: int, veto: Any, own: Mapping[str, Any]) -> CompiledVeto:
+    return CompiledVeto(
+        id=f"{owner}.veto{index + 1}",
+        clause=veto.clause,
+        reads=tuple(sorted(dict.fromkeys(condition_reads(veto.when)))),
+        holds=compile_condition(veto.when, own),
+        score=veto.score,
+        grade=getattr(veto, "grade", None),
+    )
+
+
+def _reach(node: CompiledCategory | CompiledCriterion) -> tuple[Decimal, Decimal]:
+    """Bounds on what a node can contribute after its own clamp and veto (a veto gives 0 or its
+    score), used only to skip clamps that can never bind."""
+    if isinstance(node, CompiledCriterion):
+        return min(node.floor, ZERO), max(node.upper, ZERO)
+    fixed = [v.score if v.score is not None else ZERO for v in node.vetoes]
+    return min(node.floor, *fixed, ZERO), max(node.upper, *fixed, ZERO)
+
+
+def compile_category(
+    category: Category, own: Mapping[str, Any], section: str, groups: list[CompiledCategory | None]
+) -> CompiledCategory:
+    """Compile a category and everything below it, registering each group in ``groups``."""
+    index = len(groups)
+    groups.append(None)  # parents first: this slot is filled once the children are compiled
+    criteria = tuple(compile_criterion(c, section) for c in category.criteria)
+    categories = tuple(compile_category(c, own, section, groups) for c in category.categories)
+    children: tuple[CompiledCategory | CompiledCriterion, ...] = criteria or categories
+    low = sum((_reach(c)[0] for c in children), ZERO)
+    high = sum((_reach(c)[1] for c in children), ZERO)
+    compiled = CompiledCategory(
         id=category.id,
         name=category.name,
+        index=index,
         maximum=category.maximum,
-        floor=category.floor,
+        floor=category.lower,
         upper=category.upper,
-        criteria=tuple(compile_criterion(c) for c in category.criteria),
+        criteria=criteria,
+        categories=categories,
+        vetoes=tuple(_veto(category.id, i, v, own) for i, v in enumerate(category.vetoes)),
+        may_clamp=low < category.lower or high > category.upper,
     )
+    groups[index] = compiled
+    return compiled
 
 
 def compile_rubric(doc: RubricDoc) -> Plan:
     """Compile a checked rubric."""
-    categories = tuple(compile_category(c) for c in doc.categories)
-    flat = []
-    for cat, source in zip(categories, doc.categories, strict=True):
-        criteria = tuple(_flat_criterion(c, s) for c, s in zip(cat.criteria, source.criteria, strict=True))
-        # Criteria are clamped first, so a category can leave its bounds only if its own bounds
-        # are tighter than the sum of its criteria's.
-        low = sum((min(c.floor, ZERO) for c in cat.criteria), ZERO)
-        high = sum((c.upper for c in cat.criteria), ZERO)
-        flat.append((cat.floor, cat.upper, low < cat.floor or high > cat.upper, criteria))
-    return Plan(doc.id, categories, doc.floor, doc.upper, tuple(flat))
-
-
-def _flat_criterion(c: CompiledCriterion, source: Criterion) -> FlatCriterion:
-    low, high = c.base, c.base
-    for rule in source.clauses():
-        lo, hi = rule.bounds(source.evidence)
-        cap = rule.rule_cap
-        low += lo if cap is None else max(lo, -cap)
-        high += hi if cap is None else min(hi, cap)
-    plain = tuple(apply for _, apply, cap in c.ops if cap is None)
-    capped = tuple((apply, cap) for _, apply, cap in c.ops if cap is not None)
-    return (
-        c.id,
-        c.base,
-        c.floor,
-        c.upper,
-        plain,
-        capped,
-        tuple(a for _, a in c.vetoes),
-        low < c.floor or high > c.upper,
+    own = doc.evidence
+    groups: list[CompiledCategory | None] = []
+    categories = tuple(compile_category(c, own, "", groups) for c in doc.categories)
+    sections = {key: compile_category(s, own, key, groups) for key, s in doc.sections()}
+    done = tuple(g for g in groups if g is not None)
+    criteria = tuple(c for g in done for c in g.criteria)
+    order = {c.id: i for i, c in enumerate(doc.all_criteria())}
+    return Plan(
+        id=doc.id,
+        categories=categories,
+        bonus=sections.get("bonus"),
+        penalty=sections.get("penalty"),
+        groups=done,
+        criteria=tuple(sorted(criteria, key=lambda c: order[c.id])),
+        floor=doc.floor,
+        upper=doc.upper,
+        vetoes=tuple(_veto(doc.id, i, v, own) for i, v in enumerate(doc.vetoes)),
     )
 
 
@@ -196,87 +248,118 @@ def _clamp(score: Decimal, floor: Decimal, upper: Decimal) -> tuple[Decimal, Ste
     return score, None
 
 
-def evaluate_totals(plan: Plan, facts: Mapping[str, Mapping[str, Any]]) -> tuple[Decimal, Trail]:  # noqa: PLR0912
-    """Score validated facts without recording steps: the same phases as ``evaluate``, kept as a
-    separate loop because this is the hot path of batch work and every test in it costs."""
-    scores: list[Decimal] = []
-    subtotals: list[Decimal] = []
-    clamps: list[Step | None] = []
-    running = ZERO
-    for cat_floor, cat_upper, cat_may_clamp, criteria in plan.flat:
-        subtotal = ZERO
-        for cid, base, floor, upper, plain, capped, vetoes, may_clamp in criteria:
-            f = facts[cid]
-            score = base
-            for apply in plain:
+class _Run:
+    """One record's scoring: the facts, and what has been found so far."""
+
+    __slots__ = ("audit", "clamps", "facts", "own", "scores", "steps", "subtotals")
+
+    def __init__(self, plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) -> None:
+        self.facts = facts
+        self.own = facts.get(OWN, {})
+        self.audit = audit
+        self.scores: dict[str, Decimal] = {}
+        self.steps: dict[str, tuple[Step, ...]] = {}
+        self.subtotals: list[Decimal] = [ZERO] * len(plan.groups)
+        self.clamps: list[Step | None] = [None] * len(plan.groups)
+
+    def criterion(self, c: CompiledCriterion) -> Decimal:
+        f = self.facts[c.id]
+        score = c.base
+        if not self.audit:
+            for apply in c.plain:
                 raw = apply(f)
                 if raw is not None:
                     score += raw
-            for apply, cap in capped:
+            for apply, cap in c.capped:
                 raw = apply(f)
                 if raw is not None:
                     score += cap if raw > cap else -cap if raw < -cap else raw
-            if may_clamp:
-                if score < floor:
-                    score = floor
-                elif score > upper:
-                    score = upper
-            for veto in vetoes:
+            if c.may_clamp:
+                if score < c.floor:
+                    score = c.floor
+                elif score > c.upper:
+                    score = c.upper
+            for _, veto in c.vetoes:
                 if veto(f) is not None:
                     score = ZERO
                     break
-            scores.append(score)
-            subtotal += score
-        if cat_may_clamp and not cat_floor <= subtotal <= cat_upper:
-            subtotal, clamp = _clamp(subtotal, cat_floor, cat_upper)
-            clamps.append(clamp)
-        else:
-            clamps.append(None)
-        subtotals.append(subtotal)
-        running += subtotal
-    total, total_clamp = _clamp(running, plan.floor, plan.upper)
-    return total, Trail(tuple(scores), None, tuple(subtotals), tuple(clamps), total_clamp)
+            self.scores[c.id] = score
+            return score
+        steps: list[Step] = []
+        for position, apply, limit in c.ops:
+            raw = apply(f)
+            if raw is None:
+                continue
+            points = raw if limit is None or -limit <= raw <= limit else limit if raw > 0 else -limit
+            steps.append((position, points, abs(raw - points)))
+            score += points
+        score, step = _clamp(score, c.floor, c.upper)
+        if step is not None:
+            steps.append(step)
+        for position, veto in c.vetoes:
+            if veto(f) is not None:
+                steps.append((position, -score, abs(score)))
+                score = ZERO
+                break
+        self.scores[c.id] = score
+        self.steps[c.id] = tuple(steps)
+        return score
+
+    def category(self, g: CompiledCategory) -> Decimal:
+        subtotal = ZERO
+        for c in g.criteria:
+            subtotal += self.criterion(c)
+        for sub in g.categories:
+            subtotal += self.category(sub)
+        step: Step | None = None
+        if g.may_clamp:
+            subtotal, step = _clamp(subtotal, g.floor, g.upper)
+        for i, veto in enumerate(g.vetoes):
+            if veto.holds(self.own):
+                fixed = ZERO if veto.score is None else veto.score
+                step = (VETO - i, fixed - subtotal, abs(fixed - subtotal))
+                subtotal = fixed
+                break
+        self.subtotals[g.index] = subtotal
+        self.clamps[g.index] = step
+        return subtotal
 
 
 def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) -> tuple[Decimal, Trail]:
     """Score validated facts: the total and the trail of how it was reached."""
-    if not audit:
-        return evaluate_totals(plan, facts)
-    scores: list[Decimal] = []
-    all_steps: list[tuple[Step, ...]] = []
-    subtotals: list[Decimal] = []
-    clamps: list[Step | None] = []
+    run = _Run(plan, facts, audit)
     running = ZERO
     for category in plan.categories:
-        subtotal = ZERO
-        for c in category.criteria:
-            f = facts[c.id]
-            score = c.base
-            steps: list[Step] = []
-            for position, apply, cap in c.ops:
-                raw = apply(f)
-                if raw is None:
-                    continue
-                points = raw if cap is None or -cap <= raw <= cap else cap if raw > 0 else -cap
-                steps.append((position, points, abs(raw - points)))
-                score += points
-            score, step = _clamp(score, c.floor, c.upper)
-            if step is not None:
-                steps.append(step)
-            for position, veto in c.vetoes:
-                if veto(f) is not None:
-                    steps.append((position, -score, abs(score)))
-                    score = ZERO
-                    break
-            scores.append(score)
-            all_steps.append(tuple(steps))
-            subtotal += score
-        subtotal, clamp = _clamp(subtotal, category.floor, category.upper)
-        subtotals.append(subtotal)
-        clamps.append(clamp)
-        running += subtotal
-    total, total_clamp = _clamp(running, plan.floor, plan.upper)
-    return total, Trail(tuple(scores), tuple(all_steps), tuple(subtotals), tuple(clamps), total_clamp)
+        running += run.category(category)
+    base, total_clamp = _clamp(running, plan.floor, plan.upper)
+    bonus = ZERO if plan.bonus is None else run.category(plan.bonus)
+    penalty = ZERO if plan.penalty is None else run.category(plan.penalty)
+    total, floor_step = base + bonus + penalty, None
+    if total < plan.floor:
+        floor_step = (FLOOR, plan.floor - total, plan.floor - total)
+        total = plan.floor
+    veto = next((i for i, v in enumerate(plan.vetoes) if v.holds(run.own)), None)
+    fixed = None if veto is None else plan.vetoes[veto].score
+    if fixed is not None:
+        total = fixed
+    order = plan.criteria
+    return total, Trail(
+        scores=tuple(run.scores[c.id] for c in order),
+        steps=tuple(run.steps[c.id] for c in order) if audit else None,
+        subtotals=tuple(run.subtotals),
+        clamps=tuple(run.clamps),
+        base=base,
+        bonus=bonus,
+        penalty=penalty,
+        total_clamp=total_clamp,
+        floor_step=floor_step,
+        veto=veto,
+    )
+
+
+def evaluate_totals(plan: Plan, facts: Mapping[str, Mapping[str, Any]]) -> tuple[Decimal, Trail]:
+    """Score validated facts without recording steps (the same phases as ``evaluate``)."""
+    return evaluate(plan, facts, False)
 
 
 def _entries(
@@ -295,6 +378,19 @@ def _entries(
     return tuple(out)
 
 
+def _veto_entry(owner: str, veto: CompiledVeto, points: Decimal, own: Mapping[str, Any]) -> AuditEntry:
+    inputs = tuple((name, own[name]) for name in veto.reads)
+    return AuditEntry(owner, veto.id, "veto", veto.clause, points, abs(points), inputs)
+
+
+def _group_adjustments(g: CompiledCategory, step: Step | None, own: Mapping[str, Any]) -> tuple[AuditEntry, ...]:
+    if step is None:
+        return ()
+    if step[0] <= VETO:
+        return (_veto_entry(g.id, g.vetoes[VETO - step[0]], step[1], own),)
+    return _owner_clamp(g.id, step, g.floor, g.upper)
+
+
 def _owner_clamp(owner: str, step: Step | None, floor: Decimal, upper: Decimal) -> tuple[AuditEntry, ...]:
     if step is None:
         return ()
@@ -303,34 +399,44 @@ def _owner_clamp(owner: str, step: Step | None, floor: Decimal, upper: Decimal) 
 
 
 def materialize(
-    plan: Plan, canonical: Mapping[str, Mapping[str, Any]], trail: Trail
-) -> tuple[tuple[CategoryScore, ...], tuple[AuditEntry, ...]]:
-    """The public view of a trail: category and criterion scores with their audit entries."""
-    categories = []
-    index = 0
-    for position, category in enumerate(plan.categories):
-        criteria = []
-        for c in category.criteria:
-            steps = () if trail.steps is None else _entries(c, trail.steps[index], canonical[c.id])
-            criteria.append(CriterionScore(c.id, c.number, trail.scores[index], c.points, steps))
-            index += 1
-        adjustments = (
-            ()
-            if trail.steps is None
-            else _owner_clamp(category.id, trail.clamps[position], category.floor, category.upper)
+    plan: Plan, canonical: Mapping[str, Any], trail: Trail
+) -> tuple[tuple[CategoryScore, ...], tuple[AuditEntry, ...], tuple[CategoryScore, ...]]:
+    """The public view of a trail: category (and section) scores with their criteria and audit
+    entries, and the adjustments of the total."""
+    position = {c.id: i for i, c in enumerate(plan.criteria)}
+    own = canonical  # the rubric's own facts sit at the top of a canonical record
+
+    def criterion(c: CompiledCriterion) -> CriterionScore:
+        i = position[c.id]
+        steps = () if trail.steps is None else _entries(c, trail.steps[i], canonical[c.id])
+        return CriterionScore(c.id, c.number, trail.scores[i], c.points, steps)
+
+    def category(g: CompiledCategory) -> CategoryScore:
+        adjustments = () if trail.steps is None else _group_adjustments(g, trail.clamps[g.index], own)
+        return CategoryScore(
+            g.id,
+            g.name,
+            trail.subtotals[g.index],
+            g.maximum,
+            tuple(criterion(c) for c in g.criteria),
+            adjustments,
+            tuple(category(sub) for sub in g.categories),
         )
-        categories.append(
-            CategoryScore(
-                category.id,
-                category.name,
-                trail.subtotals[position],
-                category.maximum,
-                tuple(criteria),
-                adjustments,
-            )
-        )
-    total = () if trail.steps is None else _owner_clamp(plan.id, trail.total_clamp, plan.floor, plan.upper)
-    return tuple(categories), total
+
+    categories = tuple(category(g) for g in plan.categories)
+    sections = tuple(category(s) for s in (plan.bonus, plan.penalty) if s is not None)
+    total: tuple[AuditEntry, ...] = ()
+    if trail.steps is not None:
+        total = _owner_clamp(plan.id, trail.total_clamp, plan.floor, plan.upper)
+        total += _owner_clamp(plan.id, trail.floor_step, plan.floor, plan.upper)
+        if trail.veto is not None:
+            veto = plan.vetoes[trail.veto]
+            before = trail.base + trail.bonus + trail.penalty
+            if trail.floor_step is not None:
+                before += trail.floor_step[1]
+            moved = ZERO if veto.score is None else veto.score - before
+            total += (_veto_entry(plan.id, veto, moved, own),)
+    return categories, total, sections
 
 
 def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
@@ -339,29 +445,29 @@ def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
     criteria: dict[str, str] = {}
     costly: list[tuple[Decimal, str, str, str]] = []
     short: list[dict[str, Any]] = []
-    index = 0
-    for category in plan.categories:
-        for c in category.criteria:
-            criteria[c.id] = text(trail.scores[index])
-            if trail.steps is not None:
-                for code, points, _ in trail.steps[index]:
-                    if code >= 0 and points < 0:
-                        rule = c.rules[code]
-                        costly.append((points, rule.id, c.id, rule.clause))
-                moves = [("start", "start", "", c.base)]
-                for code, points, _ in trail.steps[index]:
-                    rule_kind = ("floor" if code == FLOOR else "cap") if code < 0 else c.rules[code].kind
-                    words = "" if code < 0 else c.rules[code].clause
-                    moves.append((rule_kind, "" if code < 0 else c.rules[code].id, words, points))
-                missing = shortfall(c.id, c.points, moves)
-                if missing is not None:
-                    short.append(missing)
-            index += 1
+    for index, c in enumerate(plan.criteria):
+        criteria[c.id] = text(trail.scores[index])
+        if trail.steps is None:
+            continue
+        for code, points, _ in trail.steps[index]:
+            if code >= 0 and points < 0:
+                rule = c.rules[code]
+                costly.append((points, rule.id, c.id, rule.clause))
+        if c.section:  # a bonus not earned is no loss; a penalty item's most is 0
+            continue
+        moves = [("start", "start", "", c.base)]
+        for code, points, _ in trail.steps[index]:
+            rule_kind = ("floor" if code == FLOOR else "cap") if code < 0 else c.rules[code].kind
+            words = "" if code < 0 else c.rules[code].clause
+            moves.append((rule_kind, "" if code < 0 else c.rules[code].id, words, points))
+        missing = shortfall(c.id, c.points, moves)
+        if missing is not None:
+            short.append(missing)
     costly.sort(key=lambda item: (item[0], item[1]))
-    return {
+    out: dict[str, Any] = {
         "categories": [
-            {"id": cat.id, "name": cat.name, "score": text(sub), "max": text(cat.maximum)}
-            for cat, sub in zip(plan.categories, trail.subtotals, strict=True)
+            {"id": g.id, "name": g.name, "score": text(trail.subtotals[g.index]), "max": text(g.maximum)}
+            for g in plan.groups
         ],
         "criteria": criteria,
         "reasons": [
@@ -370,6 +476,13 @@ def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
         ],
         "shortfalls": sorted(short, key=lambda s: (Decimal(s["points"]), s["rule"])),
     }
+    if plan.bonus is not None or plan.penalty is not None or plan.vetoes:
+        out["base"] = text(trail.base)
+        out["bonus"] = text(trail.bonus)
+        out["penalty"] = text(trail.penalty)
+    if trail.veto is not None:
+        out["veto"] = plan.vetoes[trail.veto].clause
+    return out
 
 
 def clamp_total(

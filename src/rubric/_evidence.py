@@ -144,6 +144,7 @@ class EvidencePlan:
     groups: tuple[GroupPlan, ...]
     keys: frozenset[str]
     flat: tuple[FlatGroup, ...]  # the groups as plain tuples, for the hot loop
+    own: GroupPlan | None = None  # the rubric's own facts, at the top of a record (key "" in facts)
 
     def validate(self, record: Any, positions: Positions | None = None) -> dict[str, dict[str, Any]]:
         """Facts per criterion, or EvidenceError listing every problem of the record."""
@@ -155,7 +156,7 @@ class EvidencePlan:
 
     def collect(self, record: Any, path: Path, problems: list[Problem]) -> dict[str, dict[str, Any]]:
         """Validate, appending problems instead of raising (composites gather all parts' problems)."""
-        if type(record) is dict and record.keys() == self.keys:
+        if self.own is None and type(record) is dict and record.keys() == self.keys:
             fast: dict[str, dict[str, Any]] = {}
             for key, names, tests, group in self.flat:
                 data = record[key]
@@ -178,6 +179,9 @@ class EvidencePlan:
             )
             return {}
         facts: dict[str, dict[str, Any]] = {}
+        if self.own is not None:
+            top = {k: v for k, v in record.items() if k in self.own.names}
+            facts[self.own.key] = self.own.check(top, path, problems)
         for group in self.groups:
             data = record.get(group.key, _MISSING)
             if data is _MISSING:
@@ -189,7 +193,7 @@ class EvidencePlan:
                 data = {}
             facts[group.key] = group.check(data, (*path, group.key), problems)
         for key in record:
-            if key not in self.keys:
+            if key not in self.keys and (self.own is None or key not in self.own.names):
                 problems.append(
                     Problem(
                         "unknown-criterion",
@@ -201,15 +205,22 @@ class EvidencePlan:
                 )
         return facts
 
-    def canonical(self, facts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-        """The canonical form of a record's facts."""
-        return {g.key: g.canonical(facts[g.key]) for g in self.groups if g.key in facts}
+    def canonical(self, facts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+        """The canonical form of a record's facts (the rubric's own facts at the top, as given)."""
+        out: dict[str, Any] = {}
+        if self.own is not None and self.own.key in facts:
+            out.update(self.own.canonical(facts[self.own.key]))
+        out.update({g.key: g.canonical(facts[g.key]) for g in self.groups if g.key in facts})
+        return out
 
 
-def plan_evidence(groups: tuple[GroupPlan, ...]) -> EvidencePlan:
-    """The evidence plan of a rubric's criteria."""
+def plan_evidence(groups: tuple[GroupPlan, ...], own: GroupPlan | None = None) -> EvidencePlan:
+    """The evidence plan of a rubric's criteria and of its own facts."""
     return EvidencePlan(
-        groups, frozenset(g.key for g in groups), tuple((g.key, g.names, g.tests, g) for g in groups)
+        groups,
+        frozenset(g.key for g in groups),
+        tuple((g.key, g.names, g.tests, g) for g in groups),
+        own,
     )
 
 

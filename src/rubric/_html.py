@@ -238,7 +238,7 @@ def _stamp(info: Any, evidence_sha256: str, engine: str) -> tuple[tuple[str, str
 def sheet(result: Result, rubric: Rubric | None = None) -> Sheet:
     """The score sheet of one rubric result (the rubric lends its wording when given)."""
     doc = rubric.doc if rubric is not None else None
-    criteria = {c.id: c for cat in doc.categories for c in cat.criteria} if doc is not None else {}
+    criteria = {c.id: c for c in doc.all_criteria()} if doc is not None else {}
     return Sheet(
         result.rubric.title,
         doc.issuer if doc is not None else "",

@@ -18,7 +18,7 @@ from ._conditions import check as check_condition
 from ._documents import Document
 from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
 from ._fields import FIELD_TYPES, FieldSpec, Invalid
-from ._model import Branch, Category, CompositeDoc, Criterion, Grade, Note, RubricDoc
+from ._model import Branch, Category, CompositeDoc, Criterion, Grade, GroupVeto, Note, RubricDoc, TableVeto
 
 Doc = TypeVar("Doc", bound=BaseModel)
 
@@ -31,6 +31,8 @@ def _all_keys() -> set[str]:
         Criterion,
         Grade,
         Note,
+        GroupVeto,
+        TableVeto,
         Branch,
         Not,
         All,
@@ -156,45 +158,57 @@ def _defaults(fields: Mapping[str, FieldSpec], path: Path) -> Iterator[Problem]:
                 yield Problem("bad-default", f"default: {bad.defects[0].message}", (*path, name, "default"))
 
 
+def _rule_problems(criterion: Criterion, path: Path) -> Iterator[Problem]:
+    for k, rule in enumerate(criterion.clauses()):
+        for d in rule.check(criterion.evidence):
+            yield Problem(
+                d.code,
+                d.message,
+                (*path, "rules", k, *d.path),
+                hint=d.hint,
+                at_key=d.code == "unknown-level",
+            )
+
+
+def _condition_problems(vetoes: Any, own: Mapping[str, FieldSpec], path: Path) -> Iterator[Problem]:
+    for i, veto in enumerate(vetoes):
+        for d in check_condition(veto.when, own):
+            hint = d.hint or "a veto reads the rubric's own facts: declare them under evidence: at the top"
+            yield Problem(d.code, d.message, (*path, "vetoes", i, "when", *d.path), hint=hint)
+
+
 def reference_problems(doc: RubricDoc) -> list[Problem]:
     """Cross-reference errors of a schema-valid rubric (the ones that would make scoring wrong)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_defaults(doc.evidence, ("evidence",)))
     seen_categories: dict[str, Path] = {}
     seen_criteria: dict[str, Path] = {}
-    for i, category in enumerate(doc.categories):
-        cpath: Path = ("categories", i)
-        if category.id in seen_categories:
+    for path, node in doc.walk():
+        seen = seen_categories if isinstance(node, Category) else seen_criteria
+        if node.id in seen:
+            kind = "category" if isinstance(node, Category) else "criterion"
+            problems.append(Problem("duplicate-id", f"{kind} id '{node.id}' is used twice", (*path, "id")))
+        seen[node.id] = path
+        if node.upper < node.lower:
+            problems.append(Problem("bad-bounds", "cap is below floor", (*path, "cap")))
+        if isinstance(node, Category):
+            problems.extend(_condition_problems(node.vetoes, doc.evidence, path))
+            continue
+        if path[0] == "categories" and node.points is None:
             problems.append(
-                Problem("duplicate-id", f"category id '{category.id}' is used twice", (*cpath, "id"))
-            )
-        seen_categories[category.id] = cpath
-        if category.cap is not None and category.cap < category.floor:
-            problems.append(Problem("bad-bounds", "cap is below floor", (*cpath, "cap")))
-        for j, criterion in enumerate(category.criteria):
-            path: Path = (*cpath, "criteria", j)
-            if criterion.id in seen_criteria:
-                problems.append(
-                    Problem(
-                        "duplicate-id",
-                        f"criterion id '{criterion.id}' is used twice",
-                        (*path, "id"),
-                    )
+                Problem(
+                    "missing",
+                    "'points' is required",
+                    (*path, "points"),
+                    hint="give its points (分值); only items of a bonus or penalty section may leave them out",
                 )
-            seen_criteria[criterion.id] = path
-            if criterion.upper < criterion.floor:
-                problems.append(Problem("bad-bounds", "cap is below floor", (*path, "cap")))
-            problems.extend(_defaults(criterion.evidence, (*path, "evidence")))
-            for k, rule in enumerate(criterion.clauses()):
-                for d in rule.check(criterion.evidence):
-                    problems.append(
-                        Problem(
-                            d.code,
-                            d.message,
-                            (*path, "rules", k, *d.path),
-                            hint=d.hint,
-                            at_key=d.code == "unknown-level",
-                        )
-                    )
+            )
+        if node.id in doc.evidence:
+            problems.append(
+                Problem("duplicate-id", f"'{node.id}' names both a criterion and a fact of the rubric", (*path, "id"))
+            )
+        problems.extend(_defaults(node.evidence, (*path, "evidence")))
+        problems.extend(_rule_problems(node, path))
+    problems.extend(_condition_problems(doc.vetoes, doc.evidence, ()))
     if doc.upper < doc.floor:
         problems.append(Problem("bad-bounds", "cap is below floor", ("cap",)))
     return problems

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag, model_validator
 
 from ._clauses import CLAUSES, Clause, kind_of
 from ._conditions import Condition
@@ -51,57 +52,135 @@ class Note(_Model):
     reading: str = Field(min_length=1)
 
 
+INFINITY = Decimal("Infinity")
+
+
 class Criterion(_Model):
     """One numbered line of the table (序号)."""
 
     id: _Id
     number: Whole | Annotated[str, Strict()]
     content: str = Field(min_length=1)
-    points: Points = Field(ge=0)
+    # Required in the base categories; in a bonus section it defaults to the section's cap (no
+    # limit without one), in a penalty section to 0. The rubric resolves these (``resolved``).
+    points: Points | None = Field(default=None, ge=0)
     standard: str = Field(min_length=1)
     method: str = ""
     start: Literal["full", "zero"] = "full"
-    floor: Points = ZERO
+    floor: Points | None = ZERO  # None: no floor of its own (the group above still has one)
     cap: Points | None = None
     notes: tuple[Note, ...] = ()
     evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
 
     @property
+    def maximum(self) -> Decimal:
+        """The declared points (unbounded for a bonus item without points or cap)."""
+        return INFINITY if self.points is None else self.points
+
+    @property
     def upper(self) -> Decimal:
         """The cap that applies: declared, else the points."""
-        return self.points if self.cap is None else self.cap
+        return self.maximum if self.cap is None else self.cap
+
+    @property
+    def lower(self) -> Decimal:
+        """The floor that applies (minus infinity when it has none of its own)."""
+        return -INFINITY if self.floor is None else self.floor
 
     @property
     def base(self) -> Decimal:
         """Where scoring starts."""
-        return self.points if self.start == "full" else ZERO
+        return self.maximum if self.start == "full" else ZERO
 
     def clauses(self) -> tuple[Clause, ...]:
         """The rules, typed as clauses."""
         return tuple(self.rules)
 
 
+class GroupVeto(_Model):
+    """单项否决 on a category: when the rubric's own facts say so, the subtotal is ``score``."""
+
+    when: Condition
+    clause: str = Field(min_length=1)
+    score: Points = ZERO
+    note: str | None = None
+
+
 class Category(_Model):
-    """A 考核项目: a group of criteria with an optional floor and cap on its subtotal."""
+    """A 考核项目 (or an 一级/二级 指标): criteria, or categories one level down, with an optional
+    floor and cap on its subtotal and vetoes that fix the subtotal."""
 
     id: _Id
     name: str = Field(min_length=1)
     points: Points | None = None
-    floor: Points = ZERO
+    floor: Points | None = ZERO
     cap: Points | None = None
     notes: tuple[Note, ...] = ()
-    criteria: NonEmpty[tuple[Criterion, ...]]
+    vetoes: tuple[GroupVeto, ...] = ()
+    criteria: tuple[Criterion, ...] = ()
+    categories: tuple[Category, ...] = ()
+
+    @model_validator(mode="after")
+    def _one_kind_of_children(self) -> Category:
+        if bool(self.criteria) == bool(self.categories):
+            raise ValueError(
+                "a category holds either criteria or categories (one level down), and at least one"
+            )
+        return self
+
+    @property
+    def children(self) -> tuple[Criterion | Category, ...]:
+        """Its criteria, or its categories."""
+        return self.criteria or self.categories
 
     @property
     def maximum(self) -> Decimal:
-        """The sum of the criteria's points."""
-        return sum((c.points for c in self.criteria), ZERO)
+        """The sum of the children's points."""
+        return sum((c.maximum for c in self.children), ZERO)
 
     @property
     def upper(self) -> Decimal:
-        """The cap that applies: declared, else the sum of the criteria."""
+        """The cap that applies: declared, else the sum of the children."""
         return self.maximum if self.cap is None else self.cap
+
+    @property
+    def lower(self) -> Decimal:
+        """The floor that applies (minus infinity when it has none)."""
+        return -INFINITY if self.floor is None else self.floor
+
+    def all_criteria(self) -> Iterator[Criterion]:
+        """Every criterion below, in document order."""
+        for child in self.children:
+            if isinstance(child, Category):
+                yield from child.all_criteria()
+            else:
+                yield child
+
+
+def _section_item(criterion: Criterion, kind: str, cap: Decimal | None) -> Criterion:
+    """A bonus or penalty item with the section's defaults filled in where the file left them."""
+    given = criterion.model_fields_set
+    update: dict[str, Any] = {}
+    if "start" not in given:
+        update["start"] = "zero"
+    if criterion.points is None:
+        update["points"] = cap if kind == "bonus" else ZERO
+    if kind == "penalty" and "floor" not in given:
+        update["floor"] = None
+    return criterion.model_copy(update=update) if update else criterion
+
+
+def _section(category: Category, kind: str) -> Category:
+    cap = category.cap if kind == "bonus" else None
+    update: dict[str, Any] = {}
+    if category.criteria:
+        update["criteria"] = tuple(_section_item(c, kind, cap) for c in category.criteria)
+    else:
+        update["categories"] = tuple(_section(c, kind) for c in category.categories)
+    if kind == "penalty" and "floor" not in category.model_fields_set:
+        update["floor"] = None
+    return category.model_copy(update=update)
 
 
 class Grade(_Model):
@@ -123,17 +202,83 @@ class _Header(_Model):
     notes: tuple[Note, ...] = ()
 
 
+class TableVeto(_Model):
+    """一票否决: when the rubric's own facts say so, the grade and/or the total are fixed."""
+
+    when: Condition
+    clause: str = Field(min_length=1)
+    grade: str | None = Field(default=None, min_length=1)
+    score: Points | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _fixes_something(self) -> TableVeto:
+        if self.grade is None and self.score is None:
+            raise ValueError("a table-wide veto fixes the grade, the score, or both: give grade: or score:")
+        return self
+
+
 class RubricDoc(_Header):
-    """A rubric file: metadata and categories of criteria."""
+    """A rubric file: metadata, categories of criteria (any depth), bonus and penalty sections
+    outside the declared total, the rubric's own facts and its table-wide vetoes."""
 
     floor: Points = ZERO
     cap: Points | None = None
+    grade_on: Literal["total", "base"] = "total"
+    evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
+    vetoes: tuple[TableVeto, ...] = ()
     categories: NonEmpty[tuple[Category, ...]]
+    bonus: Category | None = None
+    penalty: Category | None = None
+
+    @model_validator(mode="after")
+    def _resolve_sections(self) -> RubricDoc:
+        # Items of a section take the section's defaults (start at 0; a bonus item's points are the
+        # section's cap, a penalty item's are 0 with no floor): resolved once, so every tool reads
+        # concrete values.
+        for key in ("bonus", "penalty"):
+            section = getattr(self, key)
+            if section is not None:
+                object.__setattr__(self, key, _section(section, key))
+        return self
 
     @property
     def upper(self) -> Decimal:
-        """The total's cap: declared, else the declared points."""
+        """The base's cap: declared, else the declared points."""
         return self.points if self.cap is None else self.cap
+
+    def sections(self) -> Iterator[tuple[str, Category]]:
+        """The bonus and penalty sections that exist, as (kind, section)."""
+        for key in ("bonus", "penalty"):
+            section = getattr(self, key)
+            if section is not None:
+                yield key, section
+
+    def all_criteria(self) -> Iterator[Criterion]:
+        """Every criterion, in document order: the base categories, then the sections."""
+        for category in self.categories:
+            yield from category.all_criteria()
+        for _, section in self.sections():
+            yield from section.all_criteria()
+
+    def walk(self) -> Iterator[tuple[tuple[str | int, ...], Category | Criterion]]:
+        """Every category and criterion with its path in the document, parents first."""
+
+        def down(
+            path: tuple[str | int, ...], node: Category
+        ) -> Iterator[tuple[tuple[str | int, ...], Category | Criterion]]:
+            yield path, node
+            key = "criteria" if node.criteria else "categories"
+            for index, child in enumerate(node.children):
+                if isinstance(child, Category):
+                    yield from down((*path, key, index), child)
+                else:
+                    yield (*path, key, index), child
+
+        for index, category in enumerate(self.categories):
+            yield from down(("categories", index), category)
+        for key, section in self.sections():
+            yield from down((key,), section)
 
 
 class Branch(_Model):

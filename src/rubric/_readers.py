@@ -191,10 +191,11 @@ def csv_columns(scorer: Rubric | Composite) -> dict[str, tuple[tuple[str, ...], 
             for column, (path, spec) in csv_columns(rubric).items():
                 columns[f"{part}.{column}"] = ((part, *path), spec)
         return columns
-    for category in scorer.doc.categories:
-        for criterion in category.criteria:
-            for name, spec in criterion.evidence.items():
-                columns[f"{criterion.id}.{name}"] = ((criterion.id, name), spec)
+    for name, fact in scorer.doc.evidence.items():  # the rubric's own facts: a column each
+        columns[name] = ((name,), fact)
+    for criterion in scorer.doc.all_criteria():
+        for name, spec in criterion.evidence.items():
+            columns[f"{criterion.id}.{name}"] = ((criterion.id, name), spec)
     return columns
 
 

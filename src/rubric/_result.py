@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -184,7 +184,8 @@ class CriterionScore:
 
 @dataclass(frozen=True, slots=True)
 class CategoryScore:
-    """A category's subtotal, its criteria, and any clamp applied to the subtotal."""
+    """A category's subtotal, its criteria (or its categories one level down), and any clamp or
+    veto applied to the subtotal."""
 
     id: str
     name: str
@@ -192,10 +193,11 @@ class CategoryScore:
     max: Decimal
     criteria: tuple[CriterionScore, ...]
     adjustments: tuple[AuditEntry, ...] = ()
+    categories: tuple[CategoryScore, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
+        """The JSON form (``categories`` only when it has some)."""
+        out = {
             "id": self.id,
             "name": self.name,
             "score": text(self.score),
@@ -203,6 +205,9 @@ class CategoryScore:
             "criteria": [c.to_dict() for c in self.criteria],
             "adjustments": [e.to_dict() for e in self.adjustments],
         }
+        if self.categories:
+            out["categories"] = [c.to_dict() for c in self.categories]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CategoryScore:
@@ -214,7 +219,19 @@ class CategoryScore:
             Decimal(data["max"]),
             tuple(CriterionScore.from_dict(c) for c in data["criteria"]),
             _entries(data["adjustments"]),
+            tuple(CategoryScore.from_dict(c) for c in data.get("categories", ())),
         )
+
+    def walk(self) -> Iterator[CategoryScore]:
+        """This category and every category below it, parents first."""
+        yield self
+        for sub in self.categories:
+            yield from sub.walk()
+
+    def all_criteria(self) -> Iterator[CriterionScore]:
+        """Every criterion below, in document order."""
+        for group in self.walk():
+            yield from group.criteria
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +248,9 @@ class RubricInfo:
         return {"id": self.id, "version": self.version, "title": self.title, "sha256": self.sha256}
 
 
-View = Callable[[], tuple[tuple[CategoryScore, ...], tuple[AuditEntry, ...]]]
+Views = tuple[tuple[CategoryScore, ...], tuple[AuditEntry, ...], tuple[CategoryScore, ...]]
+View = Callable[[], Views]
+Sections = tuple[Decimal, Decimal, Decimal] | None  # (base, bonus, penalty) when the rubric has them
 
 
 class Result:
@@ -244,8 +263,10 @@ class Result:
     # Two slots, set once: one object per record is the budget the batch targets allow, and each
     # object.__setattr__ on an immutable object costs about as much as a rule.
     __slots__ = ("_core", "_lazy")
-    _core: tuple[RubricInfo, str, Decimal, Decimal, str | None]
-    _lazy: list[Any]  # [categories, adjustments, view, evidence fn, canonical evidence, sha256, outline fn]
+    _core: tuple[RubricInfo, str, Decimal, Decimal, str | None, Sections]
+    # [views: (categories, adjustments, sections), unused, view fn, evidence fn, canonical evidence,
+    # sha256, outline fn]
+    _lazy: list[Any]
 
     def __init__(
         self,
@@ -257,14 +278,17 @@ class Result:
         *,
         categories: tuple[CategoryScore, ...] | None = None,
         adjustments: tuple[AuditEntry, ...] = (),
+        sections: tuple[CategoryScore, ...] = (),
+        parts: Sections = None,
         view: View | None = None,
         evidence: Callable[[], Any] | None = None,
         sha256: str | None = None,
         outline: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """Build a result from its parts (scoring passes a view to build them lazily)."""
-        object.__setattr__(self, "_core", (rubric, engine, total, max, grade))
-        object.__setattr__(self, "_lazy", [categories, adjustments, view, evidence, None, sha256, outline])
+        object.__setattr__(self, "_core", (rubric, engine, total, max, grade, parts))
+        views = None if categories is None else (categories, adjustments, sections)
+        object.__setattr__(self, "_lazy", [views, None, view, evidence, None, sha256, outline])
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Result is immutable")
@@ -297,23 +321,49 @@ class Result:
         """The grade band of the total, if the rubric has bands."""
         return self._core[4]
 
-    def _materialize(self) -> list[Any]:
+    @property
+    def base(self) -> Decimal | None:
+        """The score within the declared points, before bonus and penalty (None without sections)."""
+        parts = self._core[5]
+        return None if parts is None else parts[0]
+
+    @property
+    def bonus(self) -> Decimal | None:
+        """The bonus section's points, after its cap (None when the rubric has no sections)."""
+        parts = self._core[5]
+        return None if parts is None else parts[1]
+
+    @property
+    def penalty(self) -> Decimal | None:
+        """The penalty section's points, zero or negative (None when the rubric has no sections)."""
+        parts = self._core[5]
+        return None if parts is None else parts[2]
+
+    def _materialize(self) -> Views:
         lazy = self._lazy
         if lazy[0] is None:
-            lazy[0], lazy[1] = lazy[2]()
-        return lazy
+            lazy[0] = lazy[2]()
+        views: Views = lazy[0]
+        return views
 
     @property
     def categories(self) -> tuple[CategoryScore, ...]:
-        """Each category's subtotal and criteria, in rubric order."""
-        categories: tuple[CategoryScore, ...] = self._materialize()[0]
-        return categories
+        """Each top category's subtotal, criteria and categories below, in rubric order."""
+        return self._materialize()[0]
+
+    @property
+    def sections(self) -> tuple[CategoryScore, ...]:
+        """The bonus and penalty sections (加分项, 扣分项), as categories outside the declared total."""
+        return self._materialize()[2]
 
     @property
     def adjustments(self) -> tuple[AuditEntry, ...]:
-        """Clamps applied to the total."""
-        adjustments: tuple[AuditEntry, ...] = self._materialize()[1]
-        return adjustments
+        """Clamps and table-wide vetoes applied to the total."""
+        return self._materialize()[1]
+
+    def groups(self) -> tuple[CategoryScore, ...]:
+        """Every category at every level and every section, parents first."""
+        return tuple(g for top in (*self.categories, *self.sections) for g in top.walk())
 
     @property
     def evidence(self) -> Any:
@@ -333,7 +383,7 @@ class Result:
         return sha
 
     def _key(self) -> tuple[Any, ...]:
-        return (self.rubric, self.engine, self.total, self.max, self.grade, self.categories, self.adjustments)
+        return (*self._core, self.categories, self.adjustments, self.sections)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Result) and self._key() == other._key()
@@ -345,36 +395,23 @@ class Result:
 
     def criterion(self, criterion_id: str) -> CriterionScore:
         """The score of one criterion, by id."""
-        for category in self.categories:
-            for item in category.criteria:
-                if item.id == criterion_id:
-                    return item
+        for item in self.criteria():
+            if item.id == criterion_id:
+                return item
         raise KeyError(criterion_id)
 
+    def category(self, category_id: str) -> CategoryScore:
+        """The subtotal of one category (at any level) or section, by id."""
+        for group in self.groups():
+            if group.id == category_id:
+                return group
+        raise KeyError(category_id)
+
     def criteria(self) -> tuple[CriterionScore, ...]:
-        """Every criterion's score, in rubric order."""
-        return tuple(c for cat in self.categories for c in cat.criteria)
+        """Every criterion's score, in rubric order (sections last)."""
+        return tuple(c for g in self.groups() for c in g.criteria)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
-            "kind": "rubric",
-            "rubric": self.rubric.to_dict(),
-            "engine": self.engine,
-            "evidence_sha256": self.evidence_sha256,
-            "total": text(self.total),
-            "max": text(self.max),
-            "grade": self.grade,
-            "categories": [c.to_dict() for c in self.categories],
-            "adjustments": [e.to_dict() for e in self.adjustments],
-        }
-
-    def to_json(self) -> str:
-        """Canonical JSON text (byte-identical for identical inputs)."""
-        return dumps(self.to_dict())
-
-    def summary(self) -> dict[str, Any]:
-        """The compact form for batch output: totals, subtotals, criterion scores, reason codes."""
+    def _head(self) -> dict[str, Any]:
         head = {
             "kind": "rubric",
             "rubric": self.rubric.to_dict(),
@@ -384,6 +421,29 @@ class Result:
             "max": text(self.max),
             "grade": self.grade,
         }
+        parts = self._core[5]
+        if parts is not None:
+            head.update(base=text(parts[0]), bonus=text(parts[1]), penalty=text(parts[2]))
+        return head
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        out = {
+            **self._head(),
+            "categories": [c.to_dict() for c in self.categories],
+            "adjustments": [e.to_dict() for e in self.adjustments],
+        }
+        if self.sections:
+            out["sections"] = [s.to_dict() for s in self.sections]
+        return out
+
+    def to_json(self) -> str:
+        """Canonical JSON text (byte-identical for identical inputs)."""
+        return dumps(self.to_dict())
+
+    def summary(self) -> dict[str, Any]:
+        """The compact form for batch output: totals, subtotals, criterion scores, reason codes."""
+        head = self._head()
         if self._lazy[6] is not None:  # straight from the trail, without building audit objects
             outline: dict[str, Any] = self._lazy[6]()
             return {**head, **outline}
@@ -391,11 +451,11 @@ class Result:
             **head,
             "categories": [
                 {"id": c.id, "name": c.name, "score": text(c.score), "max": text(c.max)}
-                for c in self.categories
+                for c in self.groups()
             ],
             "criteria": {c.id: text(c.score) for c in self.criteria()},
             "reasons": reasons(e for c in self.criteria() for e in c.audit),
-            "shortfalls": shortfalls(self.criteria()),
+            "shortfalls": shortfalls(c for top in self.categories for c in top.all_criteria()),
         }
 
     @classmethod
@@ -410,6 +470,10 @@ class Result:
             grade=data["grade"],
             categories=tuple(CategoryScore.from_dict(c) for c in data["categories"]),
             adjustments=_entries(data["adjustments"]),
+            sections=tuple(CategoryScore.from_dict(c) for c in data.get("sections", ())),
+            parts=(Decimal(data["base"]), Decimal(data["bonus"]), Decimal(data["penalty"]))
+            if "base" in data
+            else None,
             sha256=data["evidence_sha256"],
         )
 

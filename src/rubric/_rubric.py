@@ -19,7 +19,7 @@ import yaml
 from ._conditions import Predicate, compile_condition
 from ._documents import DEFAULT_LIMITS, Document, Limits, parse, plain_text, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
-from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
+from ._evaluate import OWN, Trail, clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
 from ._evidence import evidence_error, plan_evidence, plan_group
 from ._loading import composite_problems, raise_if, reference_problems, validate_model
 from ._model import CompositeDoc, RubricDoc
@@ -84,7 +84,7 @@ class Rubric(_Loaded):
 
     doc: RubricDoc
 
-    __slots__ = ("_evidence", "_grades", "_plan", "doc", "info", "path", "positions", "source")
+    __slots__ = ("_evidence", "_grades", "_plan", "_sections", "doc", "info", "path", "positions", "source")
 
     def __init__(self, doc: RubricDoc, document: Document) -> None:
         """Compile a checked document (use ``load`` or ``Rubric.from_bytes``)."""
@@ -95,9 +95,11 @@ class Rubric(_Loaded):
         self.info = _info(doc, document.source)
         self._plan = compile_rubric(doc)
         self._evidence = plan_evidence(
-            tuple(plan_group(c.id, c.evidence) for cat in doc.categories for c in cat.criteria)
+            tuple(plan_group(c.id, c.evidence) for c in doc.all_criteria()),
+            plan_group(OWN, doc.evidence) if doc.evidence else None,
         )
         self._grades = tuple((g.name, g.min) for g in doc.grades)
+        self._sections = bool(doc.bonus or doc.penalty or doc.vetoes)
 
     @classmethod
     def from_bytes(cls, source: bytes, file: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Rubric:
@@ -143,6 +145,13 @@ class Rubric(_Loaded):
         with exact():
             return self._score(facts, audit)
 
+    def _grade(self, total: Decimal, trail: Trail) -> str | None:
+        if trail.veto is not None and self._plan.vetoes[trail.veto].grade is not None:
+            return self._plan.vetoes[trail.veto].grade
+        if not self._grades:
+            return None
+        return grade_of(self._grades, trail.base if self.doc.grade_on == "base" else total)
+
     def _score(self, facts: dict[str, dict[str, Any]], audit: bool) -> Result:
         total, trail = evaluate(self._plan, facts, audit)
         plan, canonical = self._plan, self._evidence.canonical
@@ -151,7 +160,8 @@ class Rubric(_Loaded):
             ENGINE,
             total,
             self.doc.points,
-            grade_of(self._grades, total) if self._grades else None,
+            self._grade(total, trail),
+            parts=(trail.base, trail.bonus, trail.penalty) if self._sections else None,
             view=lambda: materialize(plan, result.evidence, trail),
             evidence=lambda: canonical(facts),
             outline=lambda: outline(plan, trail),

@@ -32,12 +32,19 @@ def _group(fields: Mapping[str, FieldSpec]) -> dict[str, Any]:
 
 
 def _rubric_evidence(rubric: Rubric) -> dict[str, Any]:
-    criteria = [c for cat in rubric.doc.categories for c in cat.criteria]
+    criteria = list(rubric.doc.all_criteria())
+    own = _group(rubric.doc.evidence)  # the rubric's own facts sit at the top of a record
     return {
         "type": "object",
         "title": rubric.doc.title,
-        "properties": {c.id: {**_group(c.evidence), "description": c.content} for c in criteria},
-        "required": [c.id for c in criteria if any(s.default is None for s in c.evidence.values())],
+        "properties": {
+            **own["properties"],
+            **{c.id: {**_group(c.evidence), "description": c.content} for c in criteria},
+        },
+        "required": [
+            *own["required"],
+            *(c.id for c in criteria if any(s.default is None for s in c.evidence.values())),
+        ],
         "additionalProperties": False,
     }
 
