@@ -29,10 +29,10 @@ from ._atomic import STDIO, FileError, atomic_writers, is_special, refuse_clobbe
 from ._documents import DEFAULT_LIMITS, Limits, parse
 from ._errors import EvidenceError, Problem, RubricEngineError
 from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
+from ._model import Category
 from ._numbers import text
 from ._readers import Item, read_items
 from ._result import CompositeResult, Result
-from ._model import Category
 from ._rubric import Composite, Rubric
 
 CHUNK = 500

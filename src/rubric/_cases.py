@@ -214,10 +214,7 @@ def all_rules(rubric: Rubric | Composite) -> dict[str, tuple[str, ...]]:
         return {
             doc.id: tuple(branch_rule_id(doc.id, i, p) for i, b in enumerate(doc.branches) for p in b.weights)
         }
-    return {
-        c.id: tuple(rule_id(c, i) for i in range(len(c.rules)))
-        for c in rubric.doc.all_criteria()
-    }
+    return {c.id: tuple(rule_id(c, i) for i in range(len(c.rules))) for c in rubric.doc.all_criteria()}
 
 
 def coverage(rubric: Rubric | Composite, outcomes: tuple[Outcome, ...]) -> Coverage:

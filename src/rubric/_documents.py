@@ -81,6 +81,23 @@ def plain_text(value: str) -> bool:
         return False
 
 
+def _syntax_hint(message: str, text: str, line: int | None) -> str:
+    """How to fix the YAML mistakes people make writing Chinese text: an ASCII ': ' or ',' inside
+    unquoted text means something to YAML."""
+    source = text.splitlines()[line - 1] if line is not None and 0 < line <= len(text.splitlines()) else ""
+    if "mapping values are not allowed" in message:
+        return (
+            "text with ': ' in it must be quoted: put the whole value in double quotes "
+            '(content: "注明: …"), or write the full-width colon ：'
+        )
+    if "flow" in message and ("," in source or "，" in source):
+        return (
+            "inside { } or [ ] a ',' separates entries: quote text that holds a comma "
+            '(label: "缺一项,扣1分"), or write the full-width comma ，'
+        )
+    return ""
+
+
 def _problem(code: str, message: str, line: int | None, column: int | None, hint: str = "") -> Problem:
     return Problem(code=code, message=message, line=line, column=column, hint=hint)
 
@@ -239,7 +256,8 @@ def parse(
         line, col = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
         code = "too-deep" if "nesting depth" in message else "yaml-syntax"
-        raise error([_with_file(_problem(code, message, line, col), file)]) from None
+        hint = _syntax_hint(message, text, line)
+        raise error([_with_file(_problem(code, message, line, col, hint), file)]) from None
     except yaml.reader.ReaderError as exc:
         line, col = _place(text, exc.position)
         message = f"the character {exc.character!r} is not allowed in YAML"

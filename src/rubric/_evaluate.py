@@ -383,7 +383,9 @@ def _veto_entry(owner: str, veto: CompiledVeto, points: Decimal, own: Mapping[st
     return AuditEntry(owner, veto.id, "veto", veto.clause, points, abs(points), inputs)
 
 
-def _group_adjustments(g: CompiledCategory, step: Step | None, own: Mapping[str, Any]) -> tuple[AuditEntry, ...]:
+def _group_adjustments(
+    g: CompiledCategory, step: Step | None, own: Mapping[str, Any]
+) -> tuple[AuditEntry, ...]:
     if step is None:
         return ()
     if step[0] <= VETO:

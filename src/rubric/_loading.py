@@ -7,12 +7,13 @@ placed at the line and column of the YAML node it concerns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from ._clauses import CLAUSES, kind_of
-from ._conditions import All, AnyOf, Not, Test
+from ._conditions import Test
 from ._conditions import _tag as condition_tag
 from ._conditions import check as check_condition
 from ._documents import Document
@@ -23,32 +24,52 @@ from ._model import Branch, Category, CompositeDoc, Criterion, Grade, GroupVeto,
 Doc = TypeVar("Doc", bound=BaseModel)
 
 
-def _all_keys() -> set[str]:
-    models: Iterable[type[BaseModel]] = [
-        RubricDoc,
-        CompositeDoc,
-        Category,
-        Criterion,
-        Grade,
-        Note,
-        GroupVeto,
-        TableVeto,
-        Branch,
-        Not,
-        All,
-        AnyOf,
-        Test,
-        *CLAUSES.values(),
-        *FIELD_TYPES.values(),
+def _places() -> dict[str, list[str]]:
+    """Each key the format knows, with the places that take it (for 'it belongs on …' hints)."""
+    models: Iterable[tuple[str, type[BaseModel]]] = [
+        ("the rubric", RubricDoc),
+        ("a composite", CompositeDoc),
+        ("a category", Category),
+        ("a criterion", Criterion),
+        ("a grade band", Grade),
+        ("a note", Note),
+        ("a category's vetoes", GroupVeto),
+        ("the rubric's vetoes", TableVeto),
+        ("a composite branch", Branch),
+        ("a condition", Test),
+        *((f"{key} rules", cls) for key, cls in CLAUSES.items()),
+        *((f"{key} fields", cls) for key, cls in FIELD_TYPES.items()),
     ]
-    keys: set[str] = set()
-    for model in models:
+    places: dict[str, list[str]] = {}
+    for place, model in models:
         for name, info in model.model_fields.items():
-            keys.add(info.alias or name)
-    return keys
+            places.setdefault(info.alias or name, []).append(place)
+    for key in ("not", "all", "any"):
+        places.setdefault(key, []).append("a condition")
+    return places
 
 
-_KEYS = _all_keys()
+_PLACES = _places()
+_KEYS = set(_PLACES)
+
+
+def _unknown_key(key: str, path: Path) -> Problem:
+    places = _PLACES.get(key)
+    if places is not None:  # a real key, in the wrong place
+        where = ", ".join(places[:6]) + (", …" if len(places) > 6 else "")
+        other = suggest(key, _KEYS - {key})
+        return Problem(
+            "unknown-key",
+            f"'{key}' is not allowed here",
+            path,
+            hint=f"'{key}' belongs on: {where}" + (f"; or {other}" if other else ""),
+            at_key=True,
+        )
+    if any(ord(ch) > 0x2E7F for ch in key):  # CJK: most likely text that a ':' or ',' split
+        hint = "if this is part of a text, an ASCII ':' or ',' split it: put the whole text in quotes"
+    else:
+        hint = suggest(key, _KEYS)
+    return Problem("unknown-key", f"unknown key '{key}'", path, hint=hint, at_key=True)
 
 
 def data_path(data: Any, loc: tuple[str | int, ...]) -> Path:
@@ -57,7 +78,7 @@ def data_path(data: Any, loc: tuple[str | int, ...]) -> Path:
     node = data
     tagged: set[int] = set()
     for segment in loc:
-        if id(node) not in tagged and _is_tag(node, segment):
+        if id(node) not in tagged and _is_tag(node, segment, path):
             tagged.add(id(node))
             continue
         path.append(segment)
@@ -68,14 +89,16 @@ def data_path(data: Any, loc: tuple[str | int, ...]) -> Path:
     return tuple(path)
 
 
-def _is_tag(node: Any, segment: str | int) -> bool:
+def _is_tag(node: Any, segment: str | int, path: list[str | int]) -> bool:
     if not isinstance(segment, str):
         return False
     if isinstance(node, str):
         return segment == "flag"
     if not isinstance(node, dict):
         return False
-    if segment in (kind_of(node), condition_tag(node)):
+    # A rule's kind is a tag only on a rule: a category with a stray 'veto:' key is no rule.
+    in_rules = len(path) >= 2 and path[-2] == "rules"
+    if (in_rules and segment == kind_of(node)) or segment == condition_tag(node):
         return True
     return segment not in node and node.get("type") == segment
 
@@ -84,9 +107,7 @@ def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
     kind = error["type"]
     key = path[-1] if path else ""
     if kind == "extra_forbidden":
-        return Problem(
-            "unknown-key", f"unknown key '{key}'", path, hint=suggest(str(key), _KEYS), at_key=True
-        )
+        return _unknown_key(str(key), path)
     if kind == "missing":
         return Problem("missing", f"'{key}' is required", path)
     if kind == "unknown-kind":
@@ -114,6 +135,14 @@ def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
         )
     if kind == "union_tag_not_found":
         return Problem("missing", "'type' is required (flag, count, checklist, choice or assessed)", path)
+    value = error.get("input")
+    if kind == "int_type" and isinstance(value, Decimal) and not isinstance(value, bool):
+        return Problem(
+            "int-type",
+            f"a whole number is needed here, got {value}",
+            path,
+            hint="counts and their thresholds are whole numbers (at_least: 3 means 3 or more)",
+        )
     message = str(error["msg"]).removeprefix("Value error, ")
     return Problem(kind.replace("_", "-"), message, path)
 
@@ -204,7 +233,11 @@ def reference_problems(doc: RubricDoc) -> list[Problem]:
             )
         if node.id in doc.evidence:
             problems.append(
-                Problem("duplicate-id", f"'{node.id}' names both a criterion and a fact of the rubric", (*path, "id"))
+                Problem(
+                    "duplicate-id",
+                    f"'{node.id}' names both a criterion and a fact of the rubric",
+                    (*path, "id"),
+                )
             )
         problems.extend(_defaults(node.evidence, (*path, "evidence")))
         problems.extend(_rule_problems(node, path))
