@@ -263,28 +263,35 @@ class _Run:
         self.clamps: list[Step | None] = [None] * len(plan.groups)
 
     def criterion(self, c: CompiledCriterion) -> Decimal:
+        score = self._audited(c) if self.audit else self._quick(c)
+        self.scores[c.id] = score
+        return score
+
+    def _quick(self, c: CompiledCriterion) -> Decimal:
+        """The totals-only hot path: the same phases, no steps recorded."""
         f = self.facts[c.id]
         score = c.base
-        if not self.audit:
-            for apply in c.plain:
-                raw = apply(f)
-                if raw is not None:
-                    score += raw
-            for apply, cap in c.capped:
-                raw = apply(f)
-                if raw is not None:
-                    score += cap if raw > cap else -cap if raw < -cap else raw
-            if c.may_clamp:
-                if score < c.floor:
-                    score = c.floor
-                elif score > c.upper:
-                    score = c.upper
-            for _, veto in c.vetoes:
-                if veto(f) is not None:
-                    score = ZERO
-                    break
-            self.scores[c.id] = score
-            return score
+        for apply in c.plain:
+            raw = apply(f)
+            if raw is not None:
+                score += raw
+        for apply, cap in c.capped:
+            raw = apply(f)
+            if raw is not None:
+                score += cap if raw > cap else -cap if raw < -cap else raw
+        if c.may_clamp:
+            if score < c.floor:
+                score = c.floor
+            elif score > c.upper:
+                score = c.upper
+        for _, veto in c.vetoes:
+            if veto(f) is not None:
+                return ZERO
+        return score
+
+    def _audited(self, c: CompiledCriterion) -> Decimal:
+        f = self.facts[c.id]
+        score = c.base
         steps: list[Step] = []
         for position, apply, limit in c.ops:
             raw = apply(f)
@@ -301,7 +308,6 @@ class _Run:
                 steps.append((position, -score, abs(score)))
                 score = ZERO
                 break
-        self.scores[c.id] = score
         self.steps[c.id] = tuple(steps)
         return score
 

@@ -178,10 +178,7 @@ class EvidencePlan:
                 )
             )
             return {}
-        facts: dict[str, dict[str, Any]] = {}
-        if self.own is not None:
-            top = {k: v for k, v in record.items() if k in self.own.names}
-            facts[self.own.key] = self.own.check(top, path, problems)
+        facts = self._own(record, path, problems)
         for group in self.groups:
             data = record.get(group.key, _MISSING)
             if data is _MISSING:
@@ -204,6 +201,13 @@ class EvidencePlan:
                     )
                 )
         return facts
+
+    def _own(self, record: dict[str, Any], path: Path, problems: list[Problem]) -> dict[str, dict[str, Any]]:
+        """The rubric's own facts, read from the top of the record (under key "" in the facts)."""
+        if self.own is None:
+            return {}
+        top = {k: v for k, v in record.items() if k in self.own.names}
+        return {self.own.key: self.own.check(top, path, problems)}
 
     def canonical(self, facts: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         """The canonical form of a record's facts (the rubric's own facts at the top, as given)."""

@@ -228,7 +228,7 @@ def reference_problems(doc: RubricDoc) -> list[Problem]:
                     "missing",
                     "'points' is required",
                     (*path, "points"),
-                    hint="give its points (分值); only items of a bonus or penalty section may leave them out",
+                    hint="give its points (分值): only bonus and penalty items may leave them out",
                 )
             )
         if node.id in doc.evidence:
