@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ._numbers import text
-from ._result import AuditEntry, CompositeResult, Result
+from ._numbers import ZERO, text
+from ._result import AuditEntry, CategoryScore, CompositeResult, Result
 
 
 def width(value: str) -> int:
@@ -49,30 +49,49 @@ def _moves(entries: Iterable[AuditEntry]) -> list[str]:
     return out
 
 
+def shown(value: Decimal) -> str:
+    """A score as a table shows it: exact, with the same minus sign as the moves (−4, not -4)."""
+    return text(value).replace("-", "−")
+
+
+def _group_rows(group: CategoryScore, rows: list[list[str]]) -> None:
+    for criterion in group.criteria:
+        moves = _moves(criterion.audit)
+        rows.append(
+            [
+                str(criterion.number),
+                group.name,
+                shown(criterion.score),
+                shown(criterion.max) if criterion.max.is_finite() else "不限",
+                moves[0] if moves else "",
+            ]
+        )
+        rows.extend(["", "", "", "", m] for m in moves[1:])
+    for sub in group.categories:
+        _group_rows(sub, rows)
+    for move in _moves(group.adjustments):
+        rows.append(["", group.name, "", "", move])
+    maximum = shown(group.max) if group.max.is_finite() else "不限"
+    rows.append(["", f"{group.name}小计", shown(group.score), maximum, ""])
+
+
 def render_result(result: Result, title: bool = True) -> str:
     """The itemised table of one rubric result, with the clauses that moved points."""
     lines = [f"{result.rubric.title}", f"{result.rubric.id} {result.rubric.version}", ""] if title else []
-    rows = []
+    rows: list[list[str]] = []
     for category in result.categories:
-        for criterion in category.criteria:
-            moves = _moves(criterion.audit)
-            rows.append(
-                [
-                    str(criterion.number),
-                    category.name,
-                    text(criterion.score),
-                    text(criterion.max),
-                    moves[0] if moves else "",
-                ]
-            )
-            rows.extend(["", "", "", "", m] for m in moves[1:])
-        for move in _moves(category.adjustments):
-            rows.append(["", category.name, "", "", move])
-        rows.append(["", f"{category.name}小计", text(category.score), text(category.max), ""])
+        _group_rows(category, rows)
+    if result.sections:
+        rows.append(["", "基础得分", shown(result.base or ZERO), shown(result.max), ""])
+        for section in result.sections:
+            _group_rows(section, rows)
     lines += table(["序号", "考核项目", "得分", "分值", "扣分/加分"], rows, [True, False, True, True, False])
+    parts = ""
+    if result.sections:
+        parts = f"（基础 {shown(result.base or ZERO)}，加分 {signed(result.bonus or ZERO)}，扣分 {signed(result.penalty or ZERO)}）"
     lines += [
         "",
-        f"总分 {text(result.total)} / {text(result.max)}"
+        f"总分 {shown(result.total)} / {text(result.max)}{parts}"
         + (f"  等次 {result.grade}" if result.grade else ""),
     ]
     lines += [f"  {m}" for m in _moves(result.adjustments)]
