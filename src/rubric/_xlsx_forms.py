@@ -462,7 +462,7 @@ def result_columns(scorer: Rubric | Composite) -> list[tuple[str, str]]:
     for prefix, title, rubric in parts:
         head = f"{title} " if prefix else ""
         for category in rubric.doc.categories:
-            named += [(f"{prefix}{c.id}", f"{head}序号{c.number}") for c in category.criteria]
+            named += [(f"{prefix}{c.id}", f"{head}{category.name} 序号{c.number}") for c in category.criteria]
     return named
 
 

@@ -411,8 +411,17 @@ EXPECT = "expect."  # columns of expected results in a workbook of test cases
 
 def _batch_items(book: Any, name: str, scorer: Rubric | Composite, limits: Limits) -> Iterator[Item]:
     sheet = _batch_sheet(book, name, csv_columns(scorer))
+    blanks: list[Item] = []
     for number, row in enumerate(sheet.rows, start=sheet.top + 1):
-        yield _batch_item(name, sheet, number, row, _parts(scorer))
+        item = _batch_item(name, sheet, number, row, _parts(scorer))
+        if item.blank:
+            blanks.append(item)
+            continue
+        # Blank rows between units are counted; those after the last unit are only formatting
+        # Excel keeps (a data validation range, a styled row) and are not input.
+        yield from blanks
+        blanks.clear()
+        yield item
 
 
 def read_cases(path: str | FilePath, scorer: Rubric | Composite, limits: Limits = DEFAULT_LIMITS) -> CaseFile:
