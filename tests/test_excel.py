@@ -282,20 +282,20 @@ def form_with(capsys: pytest.CaptureFixture[str], tmp_path: Path, **changes: Any
 
 
 @pytest.mark.parametrize(
-    ("slot", "value", "cell", "code"),
+    ("value", "code"),
     [
-        ("T1-01__sound", "Y", "H4", "wrong-type"),  # neither 是 nor 否
-        ("T1-01__sound", 1, "H4", "wrong-type"),  # 1 is never read as 是
-        ("T1-01__sound", None, "H4", "missing"),  # left empty: the fact was not recorded
+        ("Y", "wrong-type"),  # neither 是 nor 否
+        (1, "wrong-type"),  # 1 is never read as 是
+        (None, "missing"),  # left empty: the fact was not recorded
     ],
 )
 def test_a_wrong_cell_is_named_by_workbook_sheet_and_cell(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, slot: str, value: Any, cell: str, code: str
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, value: Any, code: str
 ) -> None:
-    form = form_with(capsys, tmp_path, **{slot: value})
+    form = form_with(capsys, tmp_path, **{"T1-01__sound": value})
     status, _, err = run(capsys, "score", str(RUBRICS / "table1.yaml"), str(form))
     assert status == 2
-    assert err.startswith(f"{form}!表一!{cell}: {code}: T1-01.sound"), err
+    assert err.startswith(f"{form}!表一!H4: {code}: T1-01.sound"), err  # H4: the first fact's cell
 
 
 def test_a_checklist_item_left_empty_is_refused_at_its_cell(
