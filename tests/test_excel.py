@@ -418,3 +418,45 @@ def test_without_openpyxl_the_workbook_commands_say_how_to_install_it(
     assert "missing-extra" in err
     assert "pip install 'rubric-engine[excel]'" in err
     assert not (tmp_path / "f.xlsx").exists()
+
+
+def test_a_fact_with_two_columns_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    sheet_path = tmp_path / "units.xlsx"
+    template(capsys, RUBRICS / "table1.yaml", sheet_path, "--batch")
+    book = openpyxl.load_workbook(sheet_path)
+    book.worksheets[0]["C2"] = "T1-01.sound"  # B2 names it already
+    book.save(sheet_path)
+    code, _, err = run(
+        capsys, "batch", str(RUBRICS / "table1.yaml"), str(sheet_path), "--out", str(tmp_path / "r.jsonl")
+    )
+    assert code == 2
+    assert err.startswith(f"{sheet_path}!表一!C2: duplicate-column: T1-01.sound: 'T1-01.sound' appears twice")
+
+
+def test_a_batch_sheet_scores_the_same_with_two_workers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scorer = rubric.load(RUBRICS / "table1.yaml")
+    sheet = tmp_path / "units.xlsx"
+    template(capsys, RUBRICS / "table1.yaml", sheet, "--batch")
+    bad = {**typed(example("table1-typical"), scorer), "T1-01.sound": "对"}
+    fill_batch(sheet, [("好", typed(example("table1-typical"), scorer)), ("坏", bad)])
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"r{workers}.jsonl"
+        code, _, _ = run(
+            capsys, "batch", str(RUBRICS / "table1.yaml"), str(sheet), "--out", str(out), "--workers", workers
+        )
+        assert code == 1
+        outputs.append((out.read_bytes(), Path(f"{out}.errors.jsonl").read_bytes()))
+    assert outputs[0] == outputs[1]
+    assert f"{sheet}!表一!B4".encode() in outputs[1][1]  # the cell travels to the worker and back
+
+
+def test_a_template_never_overwrites_its_rubric(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    copy = tmp_path / "table1.xlsx"
+    copy.write_bytes((RUBRICS / "table1.yaml").read_bytes())
+    code, _, err = run(capsys, "template", str(copy), "--out", str(copy))
+    assert code == 2
+    assert "same-file" in err
+    assert copy.read_bytes() == (RUBRICS / "table1.yaml").read_bytes()

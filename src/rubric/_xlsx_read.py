@@ -22,6 +22,7 @@ from typing import Any
 from ._cases import Case, CaseFile
 from ._documents import DEFAULT_LIMITS, Document, Limits
 from ._errors import EvidenceError, Path, Positions, Problem, short_repr, suggest
+from ._evidence import MAX_PROBLEMS_PER_RECORD
 from ._fields import Assessed, Checklist, Choice, Count, FieldSpec, Flag
 from ._readers import STDIN, Item, csv_columns, csv_value, read_bytes, unit_name
 from ._rubric import Composite, Rubric
@@ -166,12 +167,24 @@ class _Reading:
     items: dict[tuple[str, ...], list[tuple[str, Any, str]]] = field(default_factory=dict)
     amounts: dict[tuple[str, ...], dict[int, dict[str, tuple[Any, str]]]] = field(default_factory=dict)
     specs: dict[tuple[str, ...], FieldSpec] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)  # slot name: its cell
 
     def problem(self, code: str, message: str, path: tuple[str, ...], cell: str, hint: str = "") -> None:
-        self.problems.append(Problem(code, message, path, file=f"{self.file}!{cell}", hint=hint))
+        if len(self.problems) <= MAX_PROBLEMS_PER_RECORD:  # a hostile sheet cannot pile up millions
+            self.problems.append(Problem(code, message, path, file=f"{self.file}!{cell}", hint=hint))
 
     def put(self, slot: Slot, value: Any, cell: str) -> None:
-        """Take one cell."""
+        """Take one cell (a slot met twice is refused: which of the two would count?)."""
+        if slot.name in self.seen:
+            self.problem(
+                "duplicate-column",
+                f"{short_repr(slot.name)} appears twice (also at {self.seen[slot.name]})",
+                slot.path,
+                cell,
+                "keep one cell per fact",
+            )
+            return
+        self.seen[slot.name] = cell
         for end in range(1, len(slot.path) + 1):  # the criterion (and part) too: "no evidence for T1-01"
             self.cells.setdefault(slot.path[:end], cell)
         self.specs[slot.path] = slot.spec
@@ -347,7 +360,7 @@ def _form_row(
         return
     reading.put(slot, value(VALUE_HEADER), where)
     if slot.kind == "points" and REASON_HEADER in at:
-        reason = replace(slot, kind="reason")
+        reason = replace(slot, kind="reason", name=f"{slot.name}.reason")
         reading.put(reason, value(REASON_HEADER), f"{sheet}!{_coordinate(number, at[REASON_HEADER] + 1)}")
 
 
@@ -387,8 +400,11 @@ def _batch_sheet(book: Any, name: str, columns: dict[str, Any]) -> _Sheet:
         reading = _Reading(name)
         for index, title in enumerate(names[1:], start=2):
             slot = parse_slot(title, columns) if title else None
+            where = f"{sheet.title}!{_coordinate(top, index)}"
             if slot is None and title and not title.startswith(EXPECT):
-                _unknown(reading, title, f"{sheet.title}!{_coordinate(top, index)}", columns)
+                _unknown(reading, title, where, columns)
+            elif slot is not None:
+                reading.put(slot, None, where)  # a column named twice is refused here, once
             slots.append(slot)
         if reading.problems:
             raise EvidenceError(reading.problems)

@@ -20,8 +20,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._analysis import check, partial_score
-from ._atomic import STDIO, atomic_writer, refuse_clobbering
-from ._batch import BOM, OUT_FORMATS, ProgressBar, output_format, reported, run_batch
+from ._atomic import STDIO, FileError, atomic_writer, refuse_clobbering
+from ._batch import BOM, OUT_FORMATS, ProgressBar, inputs_of, output_format, reported, run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
 from ._diff import as_json as diff_json
 from ._diff import diff_rubrics, movements
@@ -258,11 +258,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.out:
         refuse_clobbering([("--out", args.out)], [("the results", args.results)])
     rows = rank(list(read_results(args.results, args.limits)), top=args.top)
-    body = {
+    writers = {
         "md": lambda: markdown(rows, args.title),
         "csv": lambda: csv_report(rows),
         "json": lambda: dumps_rows(rows),
-    }[fmt]()
+    }
+    if fmt not in writers:  # an extension this build has no writer for (.html)
+        raise FileError(
+            [Problem("unknown-format", f"cannot write a {fmt} bulletin", hint="use .md, .csv or .json")]
+        )
+    body = writers[fmt]()
     if fmt == "csv" and args.out and args.out != STDIO and not args.no_bom:
         body = BOM + body  # Excel on Chinese Windows reads a CSV file as UTF-8 only with it
     with atomic_writer(args.out or STDIO, newline="") as handle:
@@ -279,7 +284,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
     output_format(args.out, "xlsx", {**OUT_FORMATS, **REPORT_FORMATS}, "xlsx")
     scorer = load(args.rubric, limits=args.limits)
-    refuse_clobbering([("--out", args.out)], [("the rubric", args.rubric)])
+    refuse_clobbering([("--out", args.out)], inputs_of(scorer, args.rubric)[1:])
     data = batch_workbook(scorer) if args.batch else form_workbook(scorer)
     with atomic_writer(args.out) as handle:
         handle.flush()
