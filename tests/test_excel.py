@@ -460,3 +460,33 @@ def test_a_template_never_overwrites_its_rubric(capsys: pytest.CaptureFixture[st
     assert code == 2
     assert "same-file" in err
     assert copy.read_bytes() == (RUBRICS / "table1.yaml").read_bytes()
+
+
+def readme_excel_commands() -> list[list[str]]:
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Excel and WPS", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].split()[1:] for line in block.splitlines()]
+
+
+def test_the_readme_excel_round_trip_runs_as_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "rubrics").symlink_to(RUBRICS)
+    monkeypatch.chdir(tmp_path)
+    form, score, sheet, to_xlsx, to_csv = readme_excel_commands()
+    assert run(capsys, *form)[0] == 0
+    fill_form(tmp_path / form[-1], typed(example("table1-typical"), rubric.load(RUBRICS / "table1.yaml")))
+    code, out, _ = run(capsys, *score)
+    assert (code, out.splitlines()[-1]) == (0, "总分 83 / 100")
+    assert run(capsys, *sheet)[0] == 0
+    department = rubric.load(RUBRICS / "department.yaml")
+    units = [("窗口甲", example("department-typical")), ("无窗口乙", example("department-no-window"))]
+    fill_batch(tmp_path / sheet[-1], [(unit, typed(record, department)) for unit, record in units])
+    assert run(capsys, *to_xlsx)[0] == 0
+    assert [row[:3] for row in read_rows(tmp_path / to_xlsx[-1])[2:]] == [
+        ("窗口甲", 3, 76.8),
+        ("无窗口乙", 4, 83),
+    ]
+    assert run(capsys, *to_csv)[0] == 0
+    lines = (tmp_path / to_csv[-1]).read_text(encoding="utf-8-sig").splitlines()
+    assert [line.split(",")[:3] for line in lines[1:]] == [["窗口甲", "3", "76.8"], ["无窗口乙", "4", "83"]]
