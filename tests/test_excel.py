@@ -344,14 +344,20 @@ def test_an_excel_true_is_a_yes(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     assert json.loads(out)["total"] == "85"  # 83 + the 2 lost for 不及时调整
 
 
-def test_a_batch_row_with_a_wrong_cell_is_rejected_with_its_cell(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def good_and_bad(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Path:
+    """A 表一 batch sheet: 好 typed in as the typical example, 坏 the same with 对 for a flag (B4)."""
     scorer = rubric.load(RUBRICS / "table1.yaml")
-    sheet, results = tmp_path / "units.xlsx", tmp_path / "results.xlsx"
+    sheet = tmp_path / "units.xlsx"
     template(capsys, RUBRICS / "table1.yaml", sheet, "--batch")
     bad = {**typed(example("table1-typical"), scorer), "T1-01.sound": "对"}
     fill_batch(sheet, [("好", typed(example("table1-typical"), scorer)), ("坏", bad)])
+    return sheet
+
+
+def test_a_batch_row_with_a_wrong_cell_is_rejected_with_its_cell(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sheet, results = good_and_bad(capsys, tmp_path), tmp_path / "results.xlsx"
     code, _, err = run(capsys, "batch", str(RUBRICS / "table1.yaml"), str(sheet), "--out", str(results))
     assert code == 1
     assert "read 2, scored 1, rejected 1, blank 0" in err
@@ -436,11 +442,7 @@ def test_a_fact_with_two_columns_is_refused(capsys: pytest.CaptureFixture[str], 
 def test_a_batch_sheet_scores_the_same_with_two_workers(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    scorer = rubric.load(RUBRICS / "table1.yaml")
-    sheet = tmp_path / "units.xlsx"
-    template(capsys, RUBRICS / "table1.yaml", sheet, "--batch")
-    bad = {**typed(example("table1-typical"), scorer), "T1-01.sound": "对"}
-    fill_batch(sheet, [("好", typed(example("table1-typical"), scorer)), ("坏", bad)])
+    sheet = good_and_bad(capsys, tmp_path)
     outputs = []
     for workers in ("1", "2"):
         out = tmp_path / f"r{workers}.jsonl"

@@ -232,6 +232,15 @@ def _styles(openpyxl: Any) -> dict[str, Any]:
     }
 
 
+def _heading(cell: Any, style: dict[str, Any]) -> None:
+    cell.font, cell.alignment, cell.border, cell.fill = (
+        style["bold"],
+        style["center"],
+        style["border"],
+        style["head"],
+    )
+
+
 def _print_setup(sheet: Any, title_rows: str, fit: bool = True) -> None:
     """A4 landscape, header rows repeated on every page; a form fits one page wide (a batch sheet
     of a hundred columns cannot: it repeats the 单位 column on every page instead)."""
@@ -300,13 +309,7 @@ def _form_sheet(
     )
     sheet["A2"].alignment = style["wrap"]
     for column, (name, width) in enumerate(zip(FORM_HEADER, FORM_WIDTHS, strict=True), start=1):
-        cell = sheet.cell(row=3, column=column, value=name)
-        cell.font, cell.alignment, cell.border, cell.fill = (
-            style["bold"],
-            style["center"],
-            style["border"],
-            style["head"],
-        )
+        _heading(sheet.cell(row=3, column=column, value=name), style)
         sheet.column_dimensions[_letter(column)].width = width
     sheet.column_dimensions[_letter(len(FORM_HEADER))].hidden = True  # the slot names
     row = 4
@@ -427,13 +430,7 @@ def batch_workbook(scorer: Rubric | Composite, rows: int = BATCH_ROWS) -> bytes:
     checks = _Validations(openpyxl, sheet, lists)
     columns = [("单位", None), *batch_slots(scorer)]
     for column, (label, slot) in enumerate(columns, start=1):
-        head = sheet.cell(row=1, column=column, value=label)
-        head.font, head.alignment, head.border, head.fill = (
-            style["bold"],
-            style["center"],
-            style["border"],
-            style["head"],
-        )
+        _heading(sheet.cell(row=1, column=column, value=label), style)
         sheet.cell(row=2, column=column, value=UNIT if slot is None else slot.name)
         letter = _letter(column)
         sheet.column_dimensions[letter].width = 12 if slot is None else 16
