@@ -172,6 +172,21 @@ def test_a_batch_sheet_scores_into_a_workbook_of_totals_subtotals_criteria_and_g
     assert list(typical[10:]) == TABLE1_TYPICAL_CRITERIA
     assert perfect[:5] == ("满分单位", 4, 100, 100, "优秀")
     assert perfect[5:10] == (20, 45, 15, 15, 5)
+    printed = openpyxl.load_workbook(results).worksheets[0]  # prints with its header and 单位 on every page
+    assert (printed.page_setup.orientation, str(printed.page_setup.paperSize)) == ("landscape", "9")
+    assert (printed.print_title_rows, printed.print_title_cols) == ("$1:$1", "$A:$A")
+    assert (printed.freeze_panes, printed.row_dimensions[2].hidden) == ("C3", True)
+
+
+def test_a_batch_sheet_of_one_unit_can_be_scored_as_a_form(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    sheet = tmp_path / "unit.xlsx"
+    template(capsys, RUBRICS / "table2.yaml", sheet, "--batch")
+    fill_batch(sheet, [("窗口", typed(example("table2-typical"), rubric.load(RUBRICS / "table2.yaml")))])
+    code, out, err = run(capsys, "score", str(RUBRICS / "table2.yaml"), str(sheet), "--json")
+    assert code == 0, err
+    assert json.loads(out)["total"] == "67.5"
 
 
 def test_a_department_batch_sheet_scores_units_with_and_without_a_window(

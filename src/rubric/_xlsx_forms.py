@@ -484,15 +484,29 @@ class ResultsBook:
 
     def __init__(self, scorer: Rubric | Composite) -> None:
         openpyxl = require_openpyxl()
+        importlib.import_module("openpyxl.cell")
         self.book = openpyxl.Workbook(write_only=True)
         self.sheet = self.book.create_sheet("结果")
         columns = [*RESULT_HEAD, *result_columns(scorer)]
         self.names = [name for name, _ in columns]
-        self.sheet.freeze_panes = "C3"
-        self.sheet.row_dimensions[2].hidden = True
-        self.sheet.column_dimensions["A"].width = 20
-        self.sheet.append([label for _, label in columns])
-        self.sheet.append(self.names)
+        sheet = self.sheet
+        sheet.freeze_panes = "C3"
+        sheet.row_dimensions[1].height = 15 * max(_lines(label, 11) for _, label in columns)
+        sheet.row_dimensions[2].hidden = True
+        sheet.column_dimensions["A"].width = 20
+        for column in range(2, len(columns) + 1):
+            sheet.column_dimensions[_letter(column)].width = 11
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.paperSize = "9"  # A4 (a write-only sheet has no PAPERSIZE_A4 constant)
+        sheet.print_title_rows, sheet.print_title_cols = "1:1", "A:A"
+        style = _styles(openpyxl)
+        head = []
+        for _, label in columns:
+            cell = openpyxl.cell.WriteOnlyCell(sheet, value=label)
+            _heading(cell, style)
+            head.append(cell)
+        sheet.append(head)
+        sheet.append(self.names)
 
     def append(self, cells: list[Any]) -> None:
         """Add one unit's row; missing parts stay empty cells."""
