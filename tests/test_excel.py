@@ -507,3 +507,21 @@ def test_the_readme_excel_round_trip_runs_as_written(
     assert run(capsys, *to_csv)[0] == 0
     lines = (tmp_path / to_csv[-1]).read_text(encoding="utf-8-sig").splitlines()
     assert [line.split(",")[:3] for line in lines[1:]] == [["窗口甲", "3", "76.8"], ["无窗口乙", "4", "83"]]
+
+
+def test_blank_rows_between_units_are_counted_and_those_after_the_last_are_not(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    scorer = rubric.load(RUBRICS / "table1.yaml")
+    sheet = tmp_path / "units.xlsx"
+    template(capsys, RUBRICS / "table1.yaml", sheet, "--batch")
+    cells = typed(example("table1-typical"), scorer)
+    fill_batch(sheet, [("甲", cells), ("", {}), ("", {}), ("乙", cells)])  # rows 3, 6; 4 and 5 blank
+    book = openpyxl.load_workbook(sheet)
+    book.worksheets[0]["B5000"].number_format = "0"  # a styled row far below: formatting, not input
+    book.save(sheet)
+    code, _, err = run(
+        capsys, "batch", str(RUBRICS / "table1.yaml"), str(sheet), "--out", str(tmp_path / "r.jsonl")
+    )
+    assert code == 0
+    assert "read 4, scored 2, rejected 0, blank 2" in err

@@ -427,16 +427,17 @@ EXPECT = "expect."  # columns of expected results in a workbook of test cases
 
 def _batch_items(book: Any, name: str, scorer: Rubric | Composite, limits: Limits) -> Iterator[Item]:
     sheet = _batch_sheet(book, name, csv_columns(scorer))
-    blanks: list[Item] = []
+    blank_from = None  # the first of the blank rows just read (rows, not Items: there may be millions)
     for number, row in enumerate(sheet.rows, start=sheet.top + 1):
         item = _batch_item(name, sheet, number, row, _parts(scorer))
         if item.blank:
-            blanks.append(item)
+            blank_from = number if blank_from is None else blank_from
             continue
         # Blank rows between units are counted; those after the last unit are only formatting
         # Excel keeps (a data validation range, a styled row) and are not input.
-        yield from blanks
-        blanks.clear()
+        for line in range(blank_from or number, number):
+            yield Item(line, str(line), blank=True)
+        blank_from = None
         yield item
 
 
