@@ -18,6 +18,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ._analysis import check, partial_score
 from ._atomic import STDIO, FileError, atomic_writer, refuse_clobbering
@@ -255,19 +256,27 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Rank batch results into a bulletin."""
     fmt = output_format(args.out or STDIO, args.format, REPORT_FORMATS, "md")
-    if args.out:
-        refuse_clobbering([("--out", args.out)], [("the results", args.results)])
-    rows = rank(list(read_results(args.results, args.limits)), top=args.top)
-    writers = {
-        "md": lambda: markdown(rows, args.title),
-        "csv": lambda: csv_report(rows),
-        "json": lambda: dumps_rows(rows),
+    writers: dict[str, Callable[[list[Any]], str]] = {
+        "md": lambda rows: markdown(rows, args.title),
+        "csv": csv_report,
+        "json": dumps_rows,
     }
     if fmt not in writers:  # an extension this build has no writer for (.html)
         raise FileError(
-            [Problem("unknown-format", f"cannot write a {fmt} bulletin", hint="use .md, .csv or .json")]
+            [
+                Problem(
+                    "unknown-format",
+                    f"cannot write a {fmt} bulletin",
+                    (),
+                    file=args.out,
+                    hint="use .md, .csv or .json",
+                )
+            ]
         )
-    body = writers[fmt]()
+    if args.out:
+        refuse_clobbering([("--out", args.out)], [("the results", args.results)])
+    rows = rank(list(read_results(args.results, args.limits)), top=args.top)
+    body = writers[fmt](rows)
     if fmt == "csv" and args.out and args.out != STDIO and not args.no_bom:
         body = BOM + body  # Excel on Chinese Windows reads a CSV file as UTF-8 only with it
     with atomic_writer(args.out or STDIO, newline="") as handle:
