@@ -204,13 +204,14 @@ class _Validations:
     def _options(self, spec: Choice) -> str:
         """A list source: options go to the hidden 选项 sheet (a quoted list cannot hold commas)."""
         column = self.lists.max_column + (1 if self.lists["A1"].value is not None else 0)
-        letter = _letter(column)
+        letter = column_letter(column)
         for row, option in enumerate(spec.options, start=1):
             self.lists.cell(row=row, column=column, value=option)
         return f"'{self.lists.title}'!${letter}$1:${letter}${len(spec.options)}"
 
 
-def _letter(column: int) -> str:
+def column_letter(column: int) -> str:
+    """Excel's name of a 1-based column: 1 is A, 27 is AA."""
     name = ""
     while column:
         column, rest = divmod(column - 1, 26)
@@ -298,7 +299,7 @@ def _form_sheet(
     sheet = book.create_sheet(title)
     style = _styles(openpyxl)
     checks = _Validations(openpyxl, sheet, lists)
-    last = _letter(len(FORM_HEADER) - 1)
+    last = column_letter(len(FORM_HEADER) - 1)
     sheet.merge_cells(f"A1:{last}1")
     sheet["A1"] = heading
     sheet["A1"].font, sheet["A1"].alignment = style["title"], style["center"]
@@ -310,8 +311,8 @@ def _form_sheet(
     sheet["A2"].alignment = style["wrap"]
     for column, (name, width) in enumerate(zip(FORM_HEADER, FORM_WIDTHS, strict=True), start=1):
         _heading(sheet.cell(row=3, column=column, value=name), style)
-        sheet.column_dimensions[_letter(column)].width = width
-    sheet.column_dimensions[_letter(len(FORM_HEADER))].hidden = True  # the slot names
+        sheet.column_dimensions[column_letter(column)].width = width
+    sheet.column_dimensions[column_letter(len(FORM_HEADER))].hidden = True  # the slot names
     row = 4
     category_start: dict[str, int] = {}
     for group in groups:
@@ -363,9 +364,9 @@ def _fill_group(
 
 
 def _merge_categories(sheet: Any, starts: dict[str, int], end: int) -> None:
+    """One 考核项目 cell over all the rows of its criteria, as the printed table has it."""
     bounds = [*sorted(starts.values()), end]
     for first, after in itertools.pairwise(bounds):
-        sheet.cell(row=first, column=2).value = sheet.cell(row=first, column=2).value
         if after - 1 > first:
             sheet.merge_cells(start_row=first, start_column=2, end_row=after - 1, end_column=2)
 
@@ -432,7 +433,7 @@ def batch_workbook(scorer: Rubric | Composite, rows: int = BATCH_ROWS) -> bytes:
     for column, (label, slot) in enumerate(columns, start=1):
         _heading(sheet.cell(row=1, column=column, value=label), style)
         sheet.cell(row=2, column=column, value=UNIT if slot is None else slot.name)
-        letter = _letter(column)
+        letter = column_letter(column)
         sheet.column_dimensions[letter].width = 12 if slot is None else 16
         if slot is not None:
             checks.add(slot, f"{letter}3:{letter}{rows + 2}")
@@ -495,7 +496,7 @@ class ResultsBook:
         sheet.row_dimensions[2].hidden = True
         sheet.column_dimensions["A"].width = 20
         for column in range(2, len(columns) + 1):
-            sheet.column_dimensions[_letter(column)].width = 11
+            sheet.column_dimensions[column_letter(column)].width = 11
         sheet.page_setup.orientation = "landscape"
         sheet.page_setup.paperSize = "9"  # A4 (a write-only sheet has no PAPERSIZE_A4 constant)
         sheet.print_title_rows, sheet.print_title_cols = "1:1", "A:A"

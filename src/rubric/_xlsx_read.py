@@ -34,6 +34,7 @@ from ._xlsx_forms import (
     VALUE_HEADER,
     YES,
     Slot,
+    column_letter,
     parse_slot,
     require_openpyxl,
 )
@@ -95,11 +96,7 @@ def open_workbook(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Any:
 
 
 def _coordinate(row: int, column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return f"{letters}{row}"
+    return f"{column_letter(column)}{row}"
 
 
 def _blank(value: Any) -> bool:
