@@ -598,9 +598,9 @@ def test_csv_output_header_numbers_and_formula_safe_units(
         capsys, "batch", str(tmp_path / "signed.yaml"), str(source), "--out", str(out), "--format", "csv"
     )
     assert code == 0, err
-    # utf-8-sig: a CSV file for Excel starts with a byte-order mark; S-01 is the criterion's column
+    # utf-8-sig: a CSV file for Excel starts with a byte-order mark; S-01.score is the criterion's
     assert csv_rows(out.read_text(encoding="utf-8-sig")) == [
-        ["unit", "line", "total", "max", "grade", "甲类", "S-01"],
+        ["unit", "line", "total", "max", "grade", "甲类", "S-01.score"],
         ['\'=HYPERLINK("x")', "1", "-2.5", "100", "", "-2.5", "-2.5"],
         ["'-x", "2", "87.5", "100", "", "87.5", "87.5"],
         ["'@x", "3", "90", "100", "", "90", "90"],
@@ -615,7 +615,7 @@ def test_csv_output_table1_header_and_subtotals(capsys: pytest.CaptureFixture[st
     assert code == 0
     # typical, by category: 组织领导 3+4+5+5 = 17; 信息公开 5+15+5+5+5 = 35; 依申请公开 4+3+5 = 12;
     # 政务服务 5+7 = 12; 工作创新 2; then each criterion (序号1-15) as scored in test_cli's comments
-    criteria = [f"T1-{n:02}" for n in range(1, 16)]
+    criteria = [f"T1-{n:02}.score" for n in range(1, 16)]
     scores = ["3", "4", "5", "5", "5", "15", "5", "10", "5", "4", "3", "5", "5", "7", "2"]
     assert csv_rows(out.read_text(encoding="utf-8-sig")) == [
         [
@@ -838,20 +838,20 @@ def test_report_csv_is_formula_safe(capsys: pytest.CaptureFixture[str], tmp_path
     assert table[2][table[0].index("lost1")] == "5"
 
 
-def test_report_top_1_names_the_most_costly_clause(
+def test_report_clauses_1_names_the_most_costly_clause(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # table1-typical loses: 序号1 −2 (不及时调整), 序号2 −1 (缺一项), 序号6 −5 (超过20个工作日没有更新),
     # 序号10 −1 (缺一项), 序号14 −3 (有投诉扣3分); 序号11 and 15 are tiers (they award 3 and 2, take
     # nothing off). The most costly clause is 序号6's −5. table1-perfect loses nothing.
     results = batch_units(capsys, tmp_path, [("典型", "typical"), ("满分", "perfect")])
-    code, text, _ = run(capsys, "report", str(results), "--format", "json", "--top", "1")
+    code, text, _ = run(capsys, "report", str(results), "--format", "json", "--clauses", "1")
     assert code == 0
     rows = {r["unit"]: r["reasons"] for r in json.loads(text)}
     assert rows == {
-        "典型": [{"clause": "T1-06 有信息内容但超过20个工作日没有更新的扣5分", "lost": "5"}],
+        "典型": [{"clause": "T1-06 有信息内容但超过20个工作日没有更新的扣5分", "lost": "5", "kind": "扣分"}],
         "满分": [],
     }
-    code, md, _ = run(capsys, "report", str(results), "--top", "1")
+    code, md, _ = run(capsys, "report", str(results), "--clauses", "1")
     cells = {r[1]: r[-1] for r in table_rows(md)[2:]}
     assert cells == {"典型": "T1-06 有信息内容但超过20个工作日没有更新的扣5分（−5）", "满分": "—"}

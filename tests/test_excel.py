@@ -166,7 +166,7 @@ def test_a_batch_sheet_scores_into_a_workbook_of_totals_subtotals_criteria_and_g
     assert head[10] == "组织领导 序号1"
     assert names[:5] == ("unit", "line", "total", "max", "grade")
     assert names[5:10] == tuple(TABLE1_TYPICAL_SUBTOTALS)
-    assert names[10:] == tuple(f"T1-{n:02}" for n in range(1, 16))
+    assert names[10:] == tuple(f"T1-{n:02}.score" for n in range(1, 16))
     assert typical[:5] == ("典型单位", 3, 83, 100, "良好")
     assert typical[5:10] == tuple(TABLE1_TYPICAL_SUBTOTALS.values())
     assert list(typical[10:]) == TABLE1_TYPICAL_CRITERIA
@@ -207,8 +207,10 @@ def test_a_department_batch_sheet_scores_units_with_and_without_a_window(
     assert with_window[:7] == ("窗口甲", 3, 76.8, 100, None, 83, 67.5)
     # no window: 表一 alone (83), and 表二's columns stay empty rather than show a zero
     assert without[:7] == ("无窗口乙", 4, 83, 100, None, 83, None)
-    assert without[names.index("table2.T2-01")] is None
-    assert with_window[names.index("table2.T2-01")] == 29
+    assert names[7] == "table1.组织领导.subtotal"
+    assert (with_window[7], without[7]) == (17, 17)
+    assert without[names.index("table2.T2-01.score")] is None
+    assert with_window[names.index("table2.T2-01.score")] == 29
 
 
 def test_the_form_reads_like_the_printed_table(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -436,7 +438,7 @@ def test_without_openpyxl_the_workbook_commands_say_how_to_install_it(
     monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if the extra were not installed
     code, _, err = run(capsys, "template", str(RUBRICS / "table1.yaml"), "--out", str(tmp_path / "f.xlsx"))
     assert code == 2
-    assert "missing-extra" in err
+    assert "missing-dependency" in err
     assert "pip install 'rubric-engine[excel]'" in err
     assert not (tmp_path / "f.xlsx").exists()
 

@@ -34,7 +34,7 @@ from ._numbers import text
 from ._readers import Item, Tally, read_items
 from ._result import CompositeResult, Result
 from ._rubric import Composite, Rubric
-from ._xlsx_forms import RESULT_HEAD, ResultsBook, result_columns
+from ._xlsx_forms import RESULT_HEAD, SCORE, SUBTOTAL, ResultsBook, result_columns
 
 CHUNK = 500
 Format = Literal["jsonl", "csv", "xlsx"]
@@ -114,14 +114,19 @@ Cell = str | int | Decimal | None
 
 
 def result_values(result: Result | CompositeResult) -> dict[str, Decimal]:
-    """A result's numbers by results column (``组织领导``, ``T1-01``; ``table1.total``, ``table1.T1-01``)."""
+    """A result's numbers by results column (``组织领导``, ``T1-01.score``; ``table1.total``,
+    ``table1.组织领导.subtotal``, ``table1.T1-01.score``)."""
     if isinstance(result, CompositeResult):
         values: dict[str, Decimal] = {}
         for part in result.parts:
             values[f"{part.name}.total"] = part.result.total
-            values.update({f"{part.name}.{k}": v for k, v in result_values(part.result).items()})
+            values.update({f"{part.name}.{c.id}{SUBTOTAL}": c.score for c in part.result.categories})
+            values.update({f"{part.name}.{c.id}{SCORE}": c.score for c in part.result.criteria()})
         return values
-    return {**{c.id: c.score for c in result.categories}, **{c.id: c.score for c in result.criteria()}}
+    return {
+        **{c.id: c.score for c in result.categories},
+        **{f"{c.id}{SCORE}": c.score for c in result.criteria()},
+    }
 
 
 def _csv_row(unit: str, line: int, result: Result | CompositeResult, names: tuple[str, ...]) -> list[Cell]:

@@ -119,6 +119,33 @@ def reasons(entries: Any, limit: int | None = None, part: str | None = None) -> 
     return out
 
 
+def shortfall(criterion: str, maximum: Decimal, moves: Any, part: str | None = None) -> dict[str, Any] | None:
+    """The points a criterion did not earn (未得分, as opposed to 扣分): a tier below its top level
+    or a zero-start criterion's awards not made, i.e. the maximum less the start and what rules
+    awarded (net of caps); deductions are not in it, they are reasons. None when nothing is short."""
+    earned, rule, clause = ZERO, "start", ""
+    for kind, rid, words, points in moves:
+        if kind in ("start", "cap") or (points > 0 and kind != "floor"):
+            earned += points
+        if kind == "tiers":
+            rule, clause = rid, words
+    if earned >= maximum:
+        return None
+    item = {"criterion": criterion, "rule": rule, "clause": clause, "points": text(earned - maximum)}
+    if part is not None:
+        item["part"] = part
+    return item
+
+
+def shortfalls(criteria: Any, part: str | None = None) -> list[dict[str, Any]]:
+    """Every criterion's shortfall (see ``shortfall``), largest first, from full audit entries."""
+    found = [
+        shortfall(c.id, c.max, ((e.kind, e.rule, e.clause, e.points) for e in c.audit), part)
+        for c in criteria
+    ]
+    return sorted((s for s in found if s is not None), key=lambda s: (Decimal(s["points"]), s["rule"]))
+
+
 def _entries(items: Any) -> tuple[AuditEntry, ...]:
     return tuple(AuditEntry.from_dict(e) for e in items)
 
@@ -368,6 +395,7 @@ class Result:
             ],
             "criteria": {c.id: text(c.score) for c in self.criteria()},
             "reasons": reasons(e for c in self.criteria() for e in c.audit),
+            "shortfalls": shortfalls(self.criteria()),
         }
 
     @classmethod
@@ -479,6 +507,7 @@ class CompositeResult:
                 for p in self.parts
                 for r in reasons((e for c in p.result.criteria() for e in c.audit), part=p.name)
             ],
+            "shortfalls": [s for p in self.parts for s in shortfalls(p.result.criteria(), part=p.name)],
         }
 
     @classmethod

@@ -26,7 +26,6 @@ from ._atomic import FileError
 from ._errors import Problem
 from ._fields import Assessed, Checklist, Choice, Count, FieldSpec, Flag
 from ._numbers import text
-from ._result import CompositeResult, Result
 from ._rubric import Composite, Rubric
 
 YES, NO = "是", "否"
@@ -59,7 +58,7 @@ def require_openpyxl() -> Any:
         raise FileError(
             [
                 Problem(
-                    "missing-extra",
+                    "missing-dependency",
                     "reading and writing .xlsx workbooks needs openpyxl",
                     hint="pip install 'rubric-engine[excel]'",
                 )
@@ -444,40 +443,35 @@ def batch_workbook(scorer: Rubric | Composite, rows: int = BATCH_ROWS) -> bytes:
     return _saved(book)
 
 
+# Results columns that detail a row rather than summarise it (every criterion, a part's
+# categories): a bulletin read from batch's CSV shows the others (subtotals, part totals).
+SCORE, SUBTOTAL = ".score", ".subtotal"
+DETAIL = (SCORE, SUBTOTAL)
+
+
 def result_columns(scorer: Rubric | Composite) -> list[tuple[str, str]]:
     """(machine name, Chinese header) of the results columns past unit, line, total, max, grade:
-    category subtotals (part totals for a composite), then every criterion."""
+    category subtotals (``组织领导``; for a composite, part totals ``table1.total`` and the parts'
+    subtotals ``table1.组织领导.subtotal``), then every criterion (``T1-01.score``)."""
     named: list[tuple[str, str]] = []
     parts = _parts(scorer)
     if isinstance(scorer, Composite):
         named += [(f"{prefix}total", f"{title}得分") for prefix, title, _ in parts]
     for prefix, title, rubric in parts:
-        head = f"{title} " if prefix else ""
         if prefix:
-            named += [(f"{prefix}{c.id}", f"{head}{c.name}小计") for c in rubric.doc.categories]
+            named += [(f"{prefix}{c.id}{SUBTOTAL}", f"{title} {c.name}小计") for c in rubric.doc.categories]
         else:
             named += [(c.id, f"{c.name}小计") for c in rubric.doc.categories]
     for prefix, title, rubric in parts:
         head = f"{title} " if prefix else ""
         for category in rubric.doc.categories:
-            named += [(f"{prefix}{c.id}", f"{head}{category.name} 序号{c.number}") for c in category.criteria]
+            named += [
+                (f"{prefix}{c.id}{SCORE}", f"{head}{category.name} 序号{c.number}") for c in category.criteria
+            ]
     return named
 
 
 RESULT_HEAD = (("unit", "单位"), ("line", "行号"), ("total", "总分"), ("max", "满分"), ("grade", "等次"))
-
-
-def result_cells(result: Result | CompositeResult) -> list[Decimal]:
-    """The numbers of a results row past its first five cells, in ``result_columns`` order."""
-    if isinstance(result, CompositeResult):
-        parts = [p.result for p in result.parts]
-        totals = [p.result.total for p in result.parts]
-        return (
-            totals
-            + [c.score for r in parts for c in r.categories]
-            + [c.score for r in parts for c in r.criteria()]
-        )
-    return [c.score for c in result.categories] + [c.score for c in result.criteria()]
 
 
 class ResultsBook:

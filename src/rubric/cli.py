@@ -21,16 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from ._analysis import check, partial_score
-from ._atomic import STDIO, FileError, atomic_writer, refuse_clobbering
+from ._atomic import STDIO, atomic_writer, refuse_clobbering
 from ._batch import BOM, OUT_FORMATS, ProgressBar, inputs_of, output_format, reported, run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
+from ._diff import any_moved, diff_rubrics, movements
 from ._diff import as_json as diff_json
-from ._diff import diff_rubrics, movements
 from ._diff import render as render_diff
 from ._documents import Limits
 from ._errors import Problem, RubricEngineError, short_repr
 from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._evidence_files import load_evidence
+from ._html import bulletin, score_sheet
 from ._readers import check_encoding
 from ._render import partial_json, render_composite, render_partial, render_result
 from ._report import csv_report, dumps_rows, markdown, rank, read_results
@@ -85,6 +86,14 @@ def _problems(problems: Sequence[Problem]) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score one evidence file."""
+    args.format = output_format(args.out or STDIO, args.format, {".html": "html"}, "text")
+    if args.out and args.format != "html":
+        _err("--out writes a page: use it with --format html")
+        return EXIT_INPUT
+    if args.out:
+        refuse_clobbering(
+            [("--out", args.out)], [("the rubric", args.rubric), ("the evidence", args.evidence)]
+        )
     scorer = load(args.rubric, limits=args.limits)
     if Path(args.evidence).suffix.lower() == ".xlsx":
         from ._xlsx_read import read_form  # noqa: PLC0415 - openpyxl is an optional extra
@@ -100,12 +109,21 @@ def cmd_score(args: argparse.Namespace) -> int:
         _out(dumps(partial_json(partial)) if args.json else render_partial(scorer, partial))
         return EXIT_OK
     result = scorer.score(document.data, audit=not args.totals, positions=document.positions)
+    if args.format == "html":
+        return _write(args.out, score_sheet(result, scorer))
     if args.json:
         _out(result.to_json())
     elif isinstance(result, CompositeResult):
         _out(render_composite(result))
     else:
         _out(render_result(result))
+    return EXIT_OK
+
+
+def _write(out: str | None, body: str) -> int:
+    """Write a page or report to ``out`` atomically, or to standard output."""
+    with atomic_writer(out or STDIO, newline="") as handle:
+        handle.write(body)
     return EXIT_OK
 
 
@@ -168,13 +186,13 @@ def _differing_audit(outcome: Outcome) -> list[str]:
 def cmd_diff(args: argparse.Namespace) -> int:
     """Compare two versions of a rubric, and how they score the given records."""
     old, new = load(args.old, limits=args.limits), load(args.new, limits=args.limits)
-    if not isinstance(old, Rubric) or not isinstance(new, Rubric):
-        _err("diff compares two rubrics (for a composite, diff its parts)")
+    if isinstance(old, Rubric) != isinstance(new, Rubric):
+        _err("diff compares two rubrics or two composites, not one of each")
         return EXIT_INPUT
     records = [(path, load_evidence(path, limits=args.limits).data) for path in args.evidence or []]
     changes, moves = diff_rubrics(old, new), movements(old, new, records)
     _out(dumps(diff_json(changes, moves)) if args.json else render_diff(changes, moves))
-    return EXIT_OK
+    return EXIT_REJECTED if any_moved(moves) else EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -260,28 +278,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         "md": lambda rows: markdown(rows, args.title),
         "csv": csv_report,
         "json": dumps_rows,
+        "html": lambda rows: bulletin(rows, args.title),
     }
-    if fmt not in writers:  # an extension this build has no writer for (.html)
-        raise FileError(
-            [
-                Problem(
-                    "unknown-format",
-                    f"cannot write a {fmt} bulletin",
-                    (),
-                    file=args.out,
-                    hint="use .md, .csv or .json",
-                )
-            ]
-        )
     if args.out:
         refuse_clobbering([("--out", args.out)], [("the results", args.results)])
-    rows = rank(list(read_results(args.results, args.limits)), top=args.top)
+    rows = rank(list(read_results(args.results, args.limits)), args.clauses, top=args.top)
     body = writers[fmt](rows)
     if fmt == "csv" and args.out and args.out != STDIO and not args.no_bom:
         body = BOM + body  # Excel on Chinese Windows reads a CSV file as UTF-8 only with it
-    with atomic_writer(args.out or STDIO, newline="") as handle:
-        handle.write(body)
-    return EXIT_OK
+    return _write(args.out, body)
 
 
 REPORT_FORMATS = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".html": "html"}
@@ -419,6 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
         "evidence", help="an evidence record (YAML or JSON; - for standard input), or a form workbook (.xlsx)"
     )
     score.add_argument("--json", action="store_true", help="print the full result as JSON")
+    score.add_argument(
+        "--format",
+        choices=["text", "html"],
+        help="html: a printable 评分表 (needs jinja2); default: html for --out X.html, else text",
+    )
+    score.add_argument("--out", help="with --format html: write the page here (atomically)")
     score.add_argument("--totals", action="store_true", help="skip the audit trail (faster)")
     score.add_argument(
         "--partial", action="store_true", help="facts may be missing: show the range of scores still possible"
@@ -449,14 +460,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_batch(add)
 
-    report = add("report", help="rank batch results into a bulletin (Markdown, CSV or JSON)")
-    report.add_argument("results", help="a JSON Lines file written by 'rubric batch' (- for standard input)")
+    report = add("report", help="rank batch results into a bulletin (Markdown, CSV, JSON or HTML)")
     report.add_argument(
-        "--format", choices=["md", "csv", "json"], help="default: by the extension of --out, else md"
+        "results", help="the JSON Lines or CSV file written by 'rubric batch' (- for standard input)"
+    )
+    report.add_argument(
+        "--format", choices=["md", "csv", "json", "html"], help="default: by the extension of --out, else md"
     )
     report.add_argument("--out", help="write here (atomically) instead of standard output")
     report.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark Excel needs")
-    report.add_argument("--top", type=_whole(0, "clauses"), default=3, help="clauses listed per unit")
+    report.add_argument(
+        "--top", type=_whole(1, "units"), metavar="N", help="only the top N units (ties included)"
+    )
+    report.add_argument(
+        "--clauses", type=_whole(0, "clauses"), default=3, metavar="K", help="clauses listed per unit"
+    )
     report.add_argument("--title", default="考核结果通报")
     report.set_defaults(run=cmd_report)
 
