@@ -142,6 +142,7 @@ def test_the_results_format_follows_the_output_extension(
         ["batch", TABLE1, "IN", "--out", "OUT/r.xlsx", "--format", "csv"],
         ["report", "IN", "--out", "OUT/bulletin.json", "--format", "md"],
         ["template", TABLE1, "--out", "OUT/form.csv"],
+        ["score", TABLE1, "IN", "--out", "OUT/sheet.html", "--format", "text"],
     ],
 )
 def test_a_format_that_contradicts_the_output_extension_is_refused(
@@ -154,6 +155,18 @@ def test_a_format_that_contradicts_the_output_extension_is_refused(
     assert code == 2
     assert "format-mismatch" in err
     assert [p.name for p in tmp_path.iterdir()] == ["units.csv"]  # nothing written
+
+
+def test_a_score_sheet_named_html_is_written_as_html(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pytest.importorskip("jinja2")
+    sheet = tmp_path / "sheet.html"
+    code, _, err = run(
+        capsys, "score", TABLE1, str(ROOT / "examples" / "table1-typical.yaml"), "--out", str(sheet)
+    )
+    assert code == 0, err
+    assert sheet.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html>")
 
 
 def test_a_gbk_console_gets_readable_output() -> None:
