@@ -8,6 +8,7 @@ when the run completes (``--max-errors`` stopping early leaves the previous outp
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib
 import io
@@ -16,6 +17,7 @@ import json
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -265,7 +267,9 @@ def score_stream(
         pending: deque[tuple[list[Item], Future[list[Scored]]]] = deque()
         for chunk in itertools.chain(_chunks(items), [None]):
             if chunk is not None:
-                pending.append((chunk, pool.submit(_run_chunk, chunk)))
+                with _workers_born_deaf():
+                    future = pool.submit(_run_chunk, chunk)
+                pending.append((chunk, future))
                 if len(pending) < 2 * workers:
                     continue
             while pending and (chunk is None or len(pending) >= 2 * workers):
@@ -284,6 +288,21 @@ def score_stream(
         ) from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextlib.contextmanager
+def _workers_born_deaf() -> Iterator[None]:
+    """Ignore Ctrl-C while a submit may start worker processes: an ignored SIGINT is inherited
+    across exec and Python keeps it ignored at start-up, so a worker still importing when the
+    user presses Ctrl-C prints no traceback (the initializer ignores it too, but runs later)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _collect(sent: list[Item], future: Future[list[Scored]], local: _Worker) -> list[Scored]:
