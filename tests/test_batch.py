@@ -598,12 +598,13 @@ def test_csv_output_header_numbers_and_formula_safe_units(
         capsys, "batch", str(tmp_path / "signed.yaml"), str(source), "--out", str(out), "--format", "csv"
     )
     assert code == 0, err
-    assert csv_rows(out.read_text(encoding="utf-8")) == [
-        ["unit", "line", "total", "max", "grade", "甲类"],
-        ['\'=HYPERLINK("x")', "1", "-2.5", "100", "", "-2.5"],
-        ["'-x", "2", "87.5", "100", "", "87.5"],
-        ["'@x", "3", "90", "100", "", "90"],
-        ["普通", "4", "0", "100", "", "0"],
+    # utf-8-sig: a CSV file for Excel starts with a byte-order mark; S-01.score is the criterion's
+    assert csv_rows(out.read_text(encoding="utf-8-sig")) == [
+        ["unit", "line", "total", "max", "grade", "甲类", "S-01.score"],
+        ['\'=HYPERLINK("x")', "1", "-2.5", "100", "", "-2.5", "-2.5"],
+        ["'-x", "2", "87.5", "100", "", "87.5", "87.5"],
+        ["'@x", "3", "90", "100", "", "90", "90"],
+        ["普通", "4", "0", "100", "", "0", "0"],
     ]
 
 
@@ -613,8 +614,10 @@ def test_csv_output_table1_header_and_subtotals(capsys: pytest.CaptureFixture[st
     code, _, _ = run(capsys, "batch", TABLE1, str(source), "--out", str(out), "--format", "csv")
     assert code == 0
     # typical, by category: 组织领导 3+4+5+5 = 17; 信息公开 5+15+5+5+5 = 35; 依申请公开 4+3+5 = 12;
-    # 政务服务 5+7 = 12; 工作创新 2
-    assert csv_rows(out.read_text(encoding="utf-8")) == [
+    # 政务服务 5+7 = 12; 工作创新 2; then each criterion (序号1-15) as scored in test_cli's comments
+    criteria = [f"T1-{n:02}.score" for n in range(1, 16)]
+    scores = ["3", "4", "5", "5", "5", "15", "5", "10", "5", "4", "3", "5", "5", "7", "2"]
+    assert csv_rows(out.read_text(encoding="utf-8-sig")) == [
         [
             "unit",
             "line",
@@ -626,8 +629,9 @@ def test_csv_output_table1_header_and_subtotals(capsys: pytest.CaptureFixture[st
             "依申请公开",
             "政务服务",
             "工作创新",
+            *criteria,
         ],
-        ["典型", "1", "83", "100", "", "17", "40", "12", "12", "2"],
+        ["典型", "1", "83", "100", "", "17", "40", "12", "12", "2", *scores],
     ]
 
 
@@ -642,7 +646,15 @@ def test_csv_output_unit_names_that_look_like_numbers_stay_text(
         capsys, "batch", str(tmp_path / "signed.yaml"), str(source), "--out", str(out), "--format", "csv"
     )
     assert code == 0
-    assert csv_rows(out.read_text(encoding="utf-8"))[1] == ["'" + unit, "1", "-2.5", "100", "", "-2.5"]
+    assert csv_rows(out.read_text(encoding="utf-8-sig"))[1] == [
+        "'" + unit,
+        "1",
+        "-2.5",
+        "100",
+        "",
+        "-2.5",
+        "-2.5",
+    ]
 
 
 # ------------------------------------------------------------------------------------------

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib
 import io
 import itertools
 import json
 import multiprocessing
 import signal
+import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -23,20 +26,43 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 from ._atomic import STDIO, FileError, atomic_writers, is_special, refuse_clobbering
 from ._documents import DEFAULT_LIMITS, Limits, parse
 from ._errors import EvidenceError, Problem, RubricEngineError
 from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
-from ._model import Category
 from ._numbers import text
-from ._readers import Item, read_items
+from ._readers import Item, Tally, read_items
 from ._result import CompositeResult, Result
 from ._rubric import Composite, Rubric
+from ._xlsx_forms import RESULT_HEAD, SCORE, SUBTOTAL, ResultsBook, result_columns
 
 CHUNK = 500
-Format = Literal["jsonl", "csv"]
+Format = Literal["jsonl", "csv", "xlsx"]
+BOM = "\ufeff"  # Excel reads a CSV file as UTF-8 only when it starts with one
+OUT_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
+
+
+def output_format(out: str | Path, fmt: str | None, formats: dict[str, str], default: str) -> str:
+    """The format an output is written in: its extension's, else ``fmt``, else ``default``.
+    A known extension that disagrees with ``fmt`` is refused (``format-mismatch``), never chosen
+    between silently."""
+    suffix = "" if str(out) == STDIO else Path(out).suffix.lower()
+    implied = formats.get(suffix)
+    if fmt is not None and implied is not None and fmt != implied:
+        raise FileError(
+            [
+                Problem(
+                    "format-mismatch",
+                    f"--format {fmt} does not match the output's extension {suffix} ({implied})",
+                    (),
+                    file=str(out),
+                    hint=f"drop --format, or name the output with .{fmt}",
+                )
+            ]
+        )
+    return fmt or implied or default
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +91,10 @@ class Scored:
 
     line: int
     unit: str
-    output: str | None  # a JSON line or a CSV row (already formatted)
+    output: str | None  # a JSON line or a CSV row (already formatted); "" for a workbook row
     problems: tuple[Problem, ...] = ()
     blank: bool = False
+    cells: tuple[Cell, ...] = ()  # a workbook row
 
 
 def _compact(data: Any) -> str:
@@ -80,25 +107,34 @@ def _compact(data: Any) -> str:
 
 
 def csv_header(scorer: Rubric | Composite) -> list[str]:
-    """Columns of the CSV output: unit, line, total, max, grade, then subtotals."""
-    if isinstance(scorer, Composite):
-        extra = [f"{name}.total" for name in scorer.parts]
-    else:
-        extra = [node.id for _, node in scorer.doc.walk() if isinstance(node, Category)]
-    return ["unit", "line", "total", "max", "grade", *extra]
+    """Columns of the CSV output: unit, line, total, max, grade, then category subtotals (part
+    totals and the parts' subtotals for a composite), then every criterion's score."""
+    return [name for name, _ in (*RESULT_HEAD, *result_columns(scorer))]
 
 
 Cell = str | int | Decimal | None
 
 
-def _csv_row(unit: str, line: int, result: Result | CompositeResult, parts: tuple[str, ...]) -> list[Cell]:
-    row: list[Cell] = [unit, line, result.total, result.max, result.grade or ""]
+def result_values(result: Result | CompositeResult) -> dict[str, Decimal]:
+    """A result's numbers by results column (``组织领导``, ``T1-01.score``; ``table1.total``,
+    ``table1.组织领导.subtotal``, ``table1.T1-01.score``)."""
     if isinstance(result, CompositeResult):
-        weighted = {p.name: p.result.total for p in result.parts}
-        row += [weighted.get(name) for name in parts]
-    else:
-        row += [c.score for c in result.groups()]
-    return row
+        values: dict[str, Decimal] = {}
+        for part in result.parts:
+            values[f"{part.name}.total"] = part.result.total
+            values.update({f"{part.name}.{c.id}{SUBTOTAL}": c.score for c in part.result.groups()})
+            values.update({f"{part.name}.{c.id}{SCORE}": c.score for c in part.result.criteria()})
+        return values
+    return {
+        **{c.id: c.score for c in result.groups()},
+        **{f"{c.id}{SCORE}": c.score for c in result.criteria()},
+    }
+
+
+def _csv_row(unit: str, line: int, result: Result | CompositeResult, names: tuple[str, ...]) -> list[Cell]:
+    row: list[Cell] = [unit, line, result.total, result.max, result.grade or ""]
+    values = result_values(result)
+    return row + [values.get(name) for name in names]  # a part not weighted stays empty
 
 
 def safe_cell(value: Cell) -> str:
@@ -129,17 +165,21 @@ class _Worker:
 
     def __init__(self, scorer: Rubric | Composite, fmt: Format, audit: bool) -> None:
         self.scorer, self.fmt, self.audit = scorer, fmt, audit
-        self.parts = tuple(scorer.parts) if isinstance(scorer, Composite) else ()
+        self.names = tuple(name for name, _ in result_columns(scorer))
 
     def __call__(self, item: Item) -> Scored:
         if item.blank or item.problems:
             return Scored(item.line, item.unit, None, item.problems, item.blank)
         try:
-            result = self.scorer.score(item.record, audit=True)
+            result = self.scorer.score(item.record, audit=True, positions=item.positions)
         except EvidenceError as exc:
             return Scored(item.line, item.unit, None, exc.problems)
         if self.fmt == "csv":
-            return Scored(item.line, item.unit, csv_line(_csv_row(item.unit, item.line, result, self.parts)))
+            return Scored(item.line, item.unit, csv_line(_csv_row(item.unit, item.line, result, self.names)))
+        if self.fmt == "xlsx":
+            return Scored(
+                item.line, item.unit, "", cells=tuple(_csv_row(item.unit, item.line, result, self.names))
+            )
         body = result.to_dict() if self.audit else result.summary()
         return Scored(item.line, item.unit, _compact({"unit": item.unit, "line": item.line, **body}) + "\n")
 
@@ -293,8 +333,10 @@ def reported(problem: Problem) -> Problem:
 
 def error_record(scored: Scored, source: str) -> str:
     """A line of the errors file: the input file and line, the unit, and all the record's problems."""
+    # A problem already placed in a cell (units.xlsx!单位!D7) keeps its place.
     problems = [
-        reported(replace(p, file=source, line=p.line or scored.line)).as_dict() for p in scored.problems
+        reported(replace(p, file=p.file or source, line=p.line or scored.line)).as_dict()
+        for p in scored.problems
     ]
     return _compact({"file": source, "line": scored.line, "unit": scored.unit, "problems": problems}) + "\n"
 
@@ -326,12 +368,17 @@ def run_batch(
     workers: int = 1,
     max_errors: int | None = None,
     limits: Limits = DEFAULT_LIMITS,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, Tally], None] | None = None,
+    encoding: str | None = None,
+    bom: bool = True,
 ) -> Summary:
     """Score every record of ``source`` into ``out`` (and rejects into ``errors``), atomically.
 
     ``-`` reads standard input or writes standard output. An output that is the input, a rubric
-    file or the other output is refused before anything is read or written.
+    file or the other output is refused before anything is read or written. ``fmt`` is jsonl,
+    csv (with a UTF-8 BOM for Excel when written to a file, unless ``bom`` is False) or xlsx;
+    ``encoding`` is a CSV input's (detected when None); ``progress`` is called with the records
+    read so far and how far through the input the reader is.
     """
     if errors is None:
         if str(out) == STDIO or is_special(out):  # no OUT.errors.jsonl beside a stream or device
@@ -348,35 +395,132 @@ def run_batch(
             )
         errors = Path(str(out) + ".errors.jsonl")
     refuse_clobbering([("--out", out), ("--errors", errors)], inputs_of(scorer, source))
-    read = scored = rejected = blank = listed = 0
-    items = read_items(source, scorer, limits, input_format)
+    book = ResultsBook(scorer) if fmt == "xlsx" else None  # before reading: openpyxl may be missing
+    tally = Tally()
+    counts = [0, 0, 0, 0]  # read, scored, rejected, blank
+    items = read_items(source, scorer, limits, input_format, encoding=encoding, tally=tally)
     stopped = False
     try:
         with atomic_writers([out, errors], newline="") as (handle, bad):
             if fmt == "csv":
+                if bom and str(out) != STDIO and not is_special(out):
+                    handle.write(BOM)
                 handle.write(csv_line(csv_header(scorer)))
             stream = score_stream(scorer, items, fmt=fmt, audit=audit, workers=workers, limits=limits)
-            for result in stream:
-                read += 1
-                if result.blank:
-                    blank += 1
-                elif result.output is None:
-                    rejected += 1
-                    room = max(min(MAX_PROBLEMS_PER_RECORD, MAX_PROBLEMS_PER_RUN - listed), 1)
-                    problems = capped(result.problems, room)
-                    listed += len(problems)
-                    bad.write(error_record(replace(result, problems=problems), str(source)))
-                    if max_errors is not None and rejected >= max_errors:
-                        stopped = True
-                        raise _StopEarly
-                else:
-                    scored += 1
-                    handle.write(result.output)
-                if progress is not None and read % 1000 == 0:
-                    progress(read)
+            _write(
+                stream,
+                counts,
+                handle=handle,
+                bad=bad,
+                book=book,
+                source=str(source),
+                max_errors=max_errors,
+                progress=progress,
+                tally=tally,
+            )
+            if book is not None:
+                handle.flush()
+                book.save(handle.buffer)
     except _StopEarly:
-        pass
-    return Summary(read, scored, rejected, blank, stopped)
+        stopped = True
+    if progress is not None:
+        progress(counts[0], tally)
+    return Summary(counts[0], counts[1], counts[2], counts[3], stopped)
+
+
+def _write(
+    stream: Iterator[Scored],
+    counts: list[int],
+    *,
+    handle: TextIO,
+    bad: TextIO,
+    book: ResultsBook | None,
+    source: str,
+    max_errors: int | None,
+    progress: Callable[[int, Tally], None] | None,
+    tally: Tally,
+) -> None:
+    listed = 0
+    for result in stream:
+        counts[0] += 1
+        if result.blank:
+            counts[3] += 1
+        elif result.output is None:
+            counts[2] += 1
+            room = max(min(MAX_PROBLEMS_PER_RECORD, MAX_PROBLEMS_PER_RUN - listed), 1)
+            problems = capped(result.problems, room)
+            listed += len(problems)
+            bad.write(error_record(replace(result, problems=problems), source))
+            if max_errors is not None and counts[2] >= max_errors:
+                raise _StopEarly
+        else:
+            counts[1] += 1
+            if book is not None:
+                book.append(list(result.cells))
+            else:
+                handle.write(result.output)
+        if progress is not None and counts[0] % PROGRESS_EVERY == 0:
+            progress(counts[0], tally)
+
+
+PROGRESS_EVERY = 100
+
+
+class ProgressBar:
+    """A progress bar on standard error: records read, how far through the input (bytes of the
+    file's size) with rate and time left. tqdm draws it when installed; else a plain line."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar: Any = None
+        self.started = time.monotonic()
+        self.shown = 0.0
+
+    def __call__(self, records: int, tally: Tally) -> None:
+        """Show the records read so far and the reader's position."""
+        try:
+            tqdm = importlib.import_module("tqdm").tqdm  # optional: a plain line when it is missing
+        except ImportError:
+            self._plain(records, tally)
+            return
+        if self.bar is None:
+            sized = tally.total is not None
+            self.bar = tqdm(
+                total=tally.total,
+                unit="B" if sized else " records",
+                unit_scale=sized,
+                unit_divisor=1024,
+                file=self.stream,
+                desc="scoring",
+                leave=True,
+                dynamic_ncols=True,
+            )
+        done = tally.done if tally.total is not None else records
+        self.bar.update(done - self.bar.n)
+        if tally.total is not None:
+            self.bar.set_postfix_str(f"{records} records", refresh=False)
+
+    def _plain(self, records: int, tally: Tally) -> None:
+        now = time.monotonic()
+        if now - self.shown < 0.5 and tally.done != tally.total:
+            return
+        self.shown = now
+        elapsed = max(now - self.started, 1e-9)
+        line = f"scoring: {records} records, {records / elapsed:.0f}/s"
+        if tally.total:
+            share = min(tally.done / tally.total, 1.0)
+            left = elapsed * (1 - share) / share if share else 0.0
+            line += f", {share:.0%} of {tally.total} bytes, {left:.0f}s left"
+        self.stream.write("\r" + line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar's line, so that the summary starts on a line of its own."""
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 class _StopEarly(Exception):

@@ -8,7 +8,7 @@ autoescape on, so a unit called ``<script>`` prints as text. Jinja2 is the optio
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ from ._errors import Problem, RubricEngineError
 from ._evaluate import rule_id
 from ._fields import Assessment
 from ._model import Criterion
-from ._numbers import text
+from ._numbers import ZERO, text
 from ._render import signed
 from ._report import NOT_EARNED, Row, graded, lost_text
 from ._result import CategoryScore, CompositeResult, CriterionScore, Result, shortfall
@@ -143,7 +143,7 @@ def _labels(criterion: Criterion | None) -> dict[str, str]:
     return {name: spec.label or name for name, spec in criterion.evidence.items()}
 
 
-def _moves(score: CriterionScore, criterion: Criterion | None) -> tuple[Move, ...]:
+def _moves(score: CriterionScore, criterion: Criterion | None, short: bool = True) -> tuple[Move, ...]:
     out = []
     from_zero = any(e.kind == "start" and e.points == 0 for e in score.audit)
     for entry in score.audit:
@@ -163,7 +163,9 @@ def _moves(score: CriterionScore, criterion: Criterion | None) -> tuple[Move, ..
             f"{text(entry.discarded)}分未计" if entry.discarded and entry.kind not in ("floor", "cap") else ""
         )
         out.append(Move(name, signed(entry.points), clause, reasons, note))
-    missing = shortfall(score.id, score.max, ((e.kind, e.rule, e.clause, e.points) for e in score.audit))
+    # A bonus not earned is no loss, and a penalty item's most is 0: no 未得分 in the sections.
+    moves = ((e.kind, e.rule, e.clause, e.points) for e in score.audit)
+    missing = shortfall(score.id, score.max, moves) if short else None
     if missing is not None:
         out.append(
             Move(NOT_EARNED, text(-Decimal(missing["points"])), _not_earned(score, criterion, missing))
@@ -207,7 +209,7 @@ def _clamps(entries: Iterable[Any]) -> tuple[Move, ...]:
     )
 
 
-def _group(category: CategoryScore, criteria: dict[str, Criterion]) -> Group:
+def _group(category: CategoryScore, criteria: dict[str, Criterion], short: bool = True) -> Group:
     lines = []
     for score in category.criteria:
         criterion = criteria.get(score.id)
@@ -217,13 +219,39 @@ def _group(category: CategoryScore, criteria: dict[str, Criterion]) -> Group:
                 criterion.content if criterion is not None else score.id,
                 text(score.max),
                 text(score.score),
-                _moves(score, criterion),
+                _moves(score, criterion, short),
                 _facts(score, criterion),
             )
         )
     return Group(
-        category.name, tuple(lines), text(category.score), text(category.max), _clamps(category.adjustments)
+        category.name,
+        tuple(lines),
+        text(category.score),
+        text(category.max) if category.max.is_finite() else "不限",
+        _clamps(category.adjustments) + _vetoes(category.adjustments),
     )
+
+
+def _vetoes(entries: Iterable[Any]) -> tuple[Move, ...]:
+    return tuple(Move("否决", signed(e.points), e.clause) for e in entries if e.kind == "veto")
+
+
+def _parts_of(result: Result) -> tuple[Move, ...]:
+    """Base, bonus and penalty of a rubric with sections outside its declared total."""
+    if result.base is None:
+        return ()
+    return (
+        Move("基础得分", text(result.base), "满分之内的得分"),
+        Move("加分", signed(result.bonus or ZERO), "加分项"),
+        Move("扣分", signed(result.penalty or ZERO), "扣分项"),
+    )
+
+
+def _post_order(category: CategoryScore) -> Iterator[CategoryScore]:
+    """A category after the categories below it, so each subtotal row follows its own lines."""
+    for sub in category.categories:
+        yield from _post_order(sub)
+    yield category
 
 
 def _stamp(info: Any, evidence_sha256: str, engine: str) -> tuple[tuple[str, str], ...]:
@@ -243,11 +271,16 @@ def sheet(result: Result, rubric: Rubric | None = None) -> Sheet:
         result.rubric.title,
         doc.issuer if doc is not None else "",
         doc.source if doc is not None else "",
-        tuple(_group(category, criteria) for category in result.categories),
+        tuple(
+            _group(group, criteria, short)
+            for tops, short in ((result.categories, True), (result.sections, False))
+            for top in tops
+            for group in _post_order(top)
+        ),
         text(result.total),
         text(result.max),
         result.grade,
-        _clamps(result.adjustments),
+        _clamps(result.adjustments) + _vetoes(result.adjustments) + _parts_of(result),
         _stamp(result.rubric, result.evidence_sha256, result.engine),
     )
 

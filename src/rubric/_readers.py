@@ -10,6 +10,7 @@ RECORD}`` that names the unit for reports. CSV has one column per fact (see ``cs
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import os
@@ -22,7 +23,7 @@ from pathlib import Path as FilePath
 from typing import Any, BinaryIO
 
 from ._documents import DEFAULT_LIMITS, Limits, parse, parse_json_line
-from ._errors import EvidenceError, Problem, short_repr, suggest
+from ._errors import EvidenceError, Positions, Problem, short_repr, suggest
 from ._fields import Assessed, Checklist, Count, FieldSpec, Flag
 from ._rubric import Composite, Rubric
 
@@ -41,6 +42,28 @@ class Item:
     record: Any = None
     problems: tuple[Problem, ...] = ()
     blank: bool = False
+    positions: Positions | None = None  # where each fact stood, when the input can say (a workbook)
+
+
+class Tally:
+    """How far a reader has gone through its input, for a progress bar: bytes read of ``total``
+    (None when the size is not known: standard input, a pipe)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total: int | None = None
+
+
+class _Counted:
+    """A binary handle that adds what it reads to a tally."""
+
+    def __init__(self, handle: BinaryIO, tally: Tally) -> None:
+        self.handle, self.tally = handle, tally
+
+    def readline(self, limit: int = -1) -> bytes:
+        raw = self.handle.readline(limit)
+        self.tally.done += len(raw)
+        return raw
 
 
 def unit_name(value: Any, line: int) -> str | Problem:
@@ -88,7 +111,7 @@ def _envelope(line: int, value: Any) -> Item:
     return Item(line, unit, value["evidence"])
 
 
-def bounded_lines(handle: BinaryIO, limit: int) -> Iterator[bytes | None]:
+def bounded_lines(handle: BinaryIO | _Counted, limit: int) -> Iterator[bytes | None]:
     """The file's lines, each read with a bound: a line longer than ``limit`` bytes is skipped
     to its end in small pieces (never held whole) and stands as ``None``, so line numbers hold."""
     while True:
@@ -130,6 +153,20 @@ def open_input(path: str | FilePath) -> Iterator[BinaryIO]:
         yield handle
 
 
+@contextlib.contextmanager
+def _counted(path: str | FilePath, tally: Tally | None) -> Iterator[BinaryIO | _Counted]:
+    with open_input(path) as handle:
+        if tally is None:
+            yield handle
+            return
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except (OSError, ValueError):
+            size = 0
+        tally.total = size or None  # a pipe or terminal has no size worth showing
+        yield _Counted(handle, tally)
+
+
 def read_bytes(path: str | FilePath, limits: Limits) -> tuple[bytes, int]:
     """A whole (small) file or standard input, at most ``max_bytes + 1`` bytes, and its size."""
     try:
@@ -144,9 +181,11 @@ def read_bytes(path: str | FilePath, limits: Limits) -> tuple[bytes, int]:
     return raw, max(size, len(raw))
 
 
-def read_jsonl(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
+def read_jsonl(
+    path: str | FilePath, limits: Limits = DEFAULT_LIMITS, tally: Tally | None = None
+) -> Iterator[Item]:
     """Records from a JSON Lines file (or standard input for ``-``), one per line."""
-    with open_input(path) as handle:
+    with _counted(path, tally) as handle:
         for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
             if raw is None:
                 yield _too_long(number, limits)
@@ -234,31 +273,85 @@ def _set(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-_BAD_LINE = "\ufffe"  # stands in for a line that is not UTF-8, so that the csv module keeps counting
+_BAD_LINE = "\ufffe"  # stands in for a line that cannot be decoded, so that the csv module keeps counting
 _LONG_LINE = "\uffff"  # stands in for a line over the limit, read past without being held
+UTF8, GB18030 = "utf-8", "gb18030"
+_SNIFF = 1 << 20
 
 
-def _decoded_lines(handle: BinaryIO, limits: Limits) -> Iterator[str]:
+def check_encoding(name: str) -> str:
+    """A text encoding a CSV file can be read in line by line (its line break is the byte 0x0A,
+    as in UTF-8, GBK, GB18030 and Big5; not UTF-16); raises ValueError otherwise."""
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {short_repr(name)} (try utf-8, gbk or gb18030)") from None
+    if "\n,".encode(canonical, "replace") != b"\n," or canonical.startswith("utf-16"):
+        raise ValueError(f"{name} files cannot be read line by line; save the file as UTF-8")
+    return canonical
+
+
+def detect_encoding(handle: BinaryIO) -> str:
+    """UTF-8 when the whole input decodes as UTF-8 (with or without a BOM), else GB18030 (what
+    Excel and WPS write as "CSV" on Chinese Windows: GBK is a subset of it). A file is scanned
+    whole and rewound; standard input is judged by what can be peeked without consuming it."""
+    decoder = codecs.getincrementaldecoder(UTF8)()
+    try:
+        if handle.seekable():
+            while chunk := handle.read(_SNIFF):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return UTF8
+        peek = getattr(handle, "peek", None)
+        if peek is not None:
+            decoder.decode(peek(_SNIFF)[:_SNIFF])  # a character cut at the end is not final
+    except UnicodeDecodeError:
+        return GB18030
+    else:
+        return UTF8
+    finally:
+        if handle.seekable():
+            handle.seek(0)
+
+
+def _decoded_lines(handle: BinaryIO | _Counted, limits: Limits, encoding: str) -> Iterator[str]:
     for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
         if raw is None:
             yield _LONG_LINE + "\n"
             continue
         try:
-            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            yield raw.decode("utf-8-sig" if number == 1 and encoding == UTF8 else encoding)
         except UnicodeDecodeError:
             yield _BAD_LINE + "\n"
 
 
 def read_csv(
-    path: str | FilePath, scorer: Rubric | Composite, limits: Limits = DEFAULT_LIMITS
+    path: str | FilePath,
+    scorer: Rubric | Composite,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    encoding: str | None = None,
+    tally: Tally | None = None,
 ) -> Iterator[Item]:
     """Records from a CSV file with a header row of fact columns (and an optional ``unit``).
 
-    Lines are decoded one at a time, so a line that is not UTF-8 (or longer than the limit) is
-    rejected on its own and the lines around it are still read.
+    The encoding is ``encoding`` or else detected (``detect_encoding``). Lines are decoded one at
+    a time, so a line that cannot be decoded (or is longer than the limit) is rejected on its own
+    and the lines around it are still read.
     """
-    with open_input(path) as handle:
-        yield from _csv_items(csv.reader(_decoded_lines(handle, limits)), path, scorer, limits)
+    with _counted(path, tally) as handle:
+        raw = handle.handle if isinstance(handle, _Counted) else handle
+        used = encoding or detect_encoding(raw)
+        lines = csv.reader(_decoded_lines(handle, limits, used))
+        yield from _csv_items(lines, path, scorer, limits, used)
+
+
+def _undecodable(encoding: str) -> Problem:
+    if encoding == UTF8:
+        return Problem("not-utf8", "the line is not UTF-8", hint="say the file's encoding with --encoding")
+    return Problem(
+        "bad-encoding", f"the line is not {encoding}", hint="save the file as UTF-8, or use --encoding"
+    )
 
 
 def _header_problem(path: str | FilePath, code: str, message: str, hint: str = "") -> EvidenceError:
@@ -294,7 +387,7 @@ def _csv_header(reader: Any, path: str | FilePath, columns: dict[str, Any]) -> l
 
 
 def _csv_items(
-    reader: Any, path: str | FilePath, scorer: Rubric | Composite, limits: Limits
+    reader: Any, path: str | FilePath, scorer: Rubric | Composite, limits: Limits, encoding: str = UTF8
 ) -> Iterator[Item]:
     columns = csv_columns(scorer)
     header = _csv_header(reader, path, columns)
@@ -312,7 +405,7 @@ def _csv_items(
         if any(_LONG_LINE in cell for cell in row):
             yield _too_long(line, limits)
         elif any(_BAD_LINE in cell for cell in row):
-            yield Item(line, str(line), problems=(Problem("not-utf8", "the line is not UTF-8"),))
+            yield Item(line, str(line), problems=(_undecodable(encoding),))
         elif not any(cell.strip() for cell in row):
             yield Item(line, str(line), blank=True)
         elif len(row) != len(header):
@@ -344,6 +437,7 @@ FORMATS = {
     ".yaml": "yaml",
     ".yml": "yaml",
     ".json": "yaml",
+    ".xlsx": "xlsx",
 }
 
 
@@ -352,17 +446,26 @@ def read_items(
     scorer: Rubric | Composite,
     limits: Limits = DEFAULT_LIMITS,
     fmt: str | None = None,
+    *,
+    encoding: str | None = None,
+    tally: Tally | None = None,
 ) -> Iterator[Item]:
-    """Records from a batch input file, by ``fmt`` (jsonl, csv or yaml) or else by its extension
-    (.jsonl/.ndjson, .csv, .yaml/.yml/.json); standard input (``-``) is JSON Lines unless told."""
+    """Records from a batch input file, by ``fmt`` (jsonl, csv, yaml or xlsx) or else by its
+    extension (.jsonl/.ndjson, .csv, .yaml/.yml/.json, .xlsx); standard input (``-``) is JSON
+    Lines unless told. ``encoding`` applies to CSV (detected when None); ``tally`` follows the
+    bytes read of a JSON Lines or CSV file."""
     if fmt is None:
         fmt = "jsonl" if str(path) == STDIN else FORMATS.get(FilePath(path).suffix.lower())
     if fmt == "jsonl":
-        return read_jsonl(path, limits)
+        return read_jsonl(path, limits, tally)
     if fmt == "csv":
-        return read_csv(path, scorer, limits)
+        return read_csv(path, scorer, limits, encoding=encoding, tally=tally)
     if fmt == "yaml":
         return read_yaml_list(path, limits)
+    if fmt == "xlsx":
+        from ._xlsx_read import read_xlsx  # noqa: PLC0415 - openpyxl is an optional extra
+
+        return read_xlsx(path, scorer, limits)
     raise EvidenceError(
         [
             Problem(
@@ -370,7 +473,7 @@ def read_items(
                 f"cannot tell the format of {short_repr(str(path))}",
                 (),
                 file=str(path),
-                hint="use .jsonl, .csv or .yaml, or say which with --input-format",
+                hint="use .jsonl, .csv, .yaml or .xlsx, or say which with --input-format",
             )
         ]
     )

@@ -88,7 +88,8 @@ def render_result(result: Result, title: bool = True) -> str:
     lines += table(["序号", "考核项目", "得分", "分值", "扣分/加分"], rows, [True, False, True, True, False])
     parts = ""
     if result.sections:
-        parts = f"（基础 {shown(result.base or ZERO)}，加分 {signed(result.bonus or ZERO)}，扣分 {signed(result.penalty or ZERO)}）"
+        base, bonus, penalty = result.base or ZERO, result.bonus or ZERO, result.penalty or ZERO
+        parts = f"（基础 {shown(base)}，加分 {signed(bonus)}，扣分 {signed(penalty)}）"
     lines += [
         "",
         f"总分 {shown(result.total)} / {text(result.max)}{parts}"

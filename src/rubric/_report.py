@@ -23,6 +23,7 @@ from ._numbers import text
 from ._readers import bounded_lines, open_input
 from ._result import AuditEntry, CriterionScore, shortfalls
 from ._result import reasons as result_reasons
+from ._xlsx_forms import DETAIL
 
 DEDUCTED, NOT_EARNED = "扣分", "未得分"
 CSV_HEAD = ["unit", "line", "total", "max", "grade"]  # the first columns of batch's CSV
@@ -134,7 +135,7 @@ def _csv_results(path: str, lines: Iterable[bytes | None], limits: Limits) -> It
     cost points are not in that file."""
     rows = csv.reader(_decoded(path, lines, limits))
     header = next(rows)
-    extra = header[len(CSV_HEAD) :]
+    extra = [name for name in header[len(CSV_HEAD) :] if not name.endswith(DETAIL)]  # not each criterion
     for cells in rows:
         if not any(cells):
             continue

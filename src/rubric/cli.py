@@ -9,6 +9,8 @@ traceback; ``--debug`` shows one for internal errors. ``-`` names standard input
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import functools
 import json
 import os
@@ -16,10 +18,11 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ._analysis import check, partial_score
 from ._atomic import STDIO, atomic_writer, refuse_clobbering
-from ._batch import reported, run_batch
+from ._batch import BOM, OUT_FORMATS, ProgressBar, inputs_of, output_format, reported, run_batch
 from ._cases import Outcome, coverage, criterion_scores, load_cases, run_cases
 from ._diff import any_moved, diff_rubrics, movements
 from ._diff import as_json as diff_json
@@ -29,6 +32,7 @@ from ._errors import Problem, RubricEngineError, short_repr
 from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._evidence_files import load_evidence
 from ._html import bulletin, score_sheet
+from ._readers import check_encoding
 from ._render import partial_json, render_composite, render_partial, render_result
 from ._report import csv_report, dumps_rows, markdown, rank, read_results
 from ._result import CompositeResult, dumps
@@ -38,6 +42,33 @@ from ._version import __version__
 
 EXIT_OK, EXIT_REJECTED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
+
+
+# What a console that cannot show a character gets instead: the nearest ASCII, else "?".
+_ASCII = {"\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2192": "->", "\u00d7": "x", "\u2026": "..."}
+
+
+def _console_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join(_ASCII.get(char, "?") for char in error.object[error.start : error.end]), error.end
+
+
+codecs.register_error("rubric-console", _console_fallback)
+
+
+def _safe_console() -> None:
+    """Output never fails on a console that cannot encode a character (a GBK console has no
+    U+2212 MINUS SIGN): such characters are written in a safe form instead."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            unicode = codecs.lookup(encoding).name.startswith("utf")
+        except LookupError:
+            unicode = False
+        if not unicode and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(errors="rubric-console")
 
 
 def _out(text: str) -> None:
@@ -55,6 +86,7 @@ def _problems(problems: Sequence[Problem]) -> None:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Score one evidence file."""
+    args.format = output_format(args.out or STDIO, args.format, {".html": "html"}, "text")
     if args.out and args.format != "html":
         _err("--out writes a page: use it with --format html")
         return EXIT_INPUT
@@ -63,7 +95,12 @@ def cmd_score(args: argparse.Namespace) -> int:
             [("--out", args.out)], [("the rubric", args.rubric), ("the evidence", args.evidence)]
         )
     scorer = load(args.rubric, limits=args.limits)
-    document = load_evidence(args.evidence, limits=args.limits)
+    if Path(args.evidence).suffix.lower() == ".xlsx":
+        from ._xlsx_read import read_form  # noqa: PLC0415 - openpyxl is an optional extra
+
+        document = read_form(args.evidence, scorer, limits=args.limits)
+    else:
+        document = load_evidence(args.evidence, limits=args.limits)
     if args.partial:
         if not isinstance(scorer, Rubric):
             _err("--partial works on one rubric: score each part of the composite on its own")
@@ -100,7 +137,12 @@ def _cases_path(rubric: str, cases: str | None) -> str:
 def cmd_test(args: argparse.Namespace) -> int:
     """Run a rubric's cases; print a diff for each failure."""
     scorer = load(args.rubric, limits=args.limits)
-    case_file = load_cases(_cases_path(args.rubric, args.cases), rubric=scorer, limits=args.limits)
+    if args.cases and Path(args.cases).suffix.lower() == ".xlsx":
+        from ._xlsx_read import read_cases  # noqa: PLC0415 - openpyxl is an optional extra
+
+        case_file = read_cases(args.cases, scorer, limits=args.limits)
+    else:
+        case_file = load_cases(_cases_path(args.rubric, args.cases), rubric=scorer, limits=args.limits)
     outcomes = run_cases(case_file)
     failed = [o for o in outcomes if not o.passed]
     for outcome in failed:
@@ -193,35 +235,35 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _progress(count: int) -> None:
-    sys.stderr.write(f"\r{count} records")
-    sys.stderr.flush()
-
-
 def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # so that atomic writers remove their temporary files
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Score a file of records into a results file and an errors file."""
+    fmt = output_format(args.out, args.format, OUT_FORMATS, "jsonl")
     scorer = load(args.rubric, limits=args.limits)
     signal.signal(signal.SIGTERM, _terminate)
-    show = _progress if sys.stderr.isatty() else None
-    summary = run_batch(
-        scorer,
-        args.input,
-        args.out,
-        errors=args.errors,
-        fmt=args.format,
-        input_format=args.input_format,
-        audit=args.audit,
-        workers=args.workers,
-        max_errors=args.max_errors,
-        limits=args.limits,
-        progress=show,
-    )
-    if show is not None:
-        sys.stderr.write("\r")
+    show = ProgressBar(sys.stderr) if sys.stderr.isatty() else None  # silent in pipes and logs
+    try:
+        summary = run_batch(
+            scorer,
+            args.input,
+            args.out,
+            errors=args.errors,
+            fmt=fmt,  # type: ignore[arg-type]  # one of OUT_FORMATS' values
+            input_format=args.input_format,
+            audit=args.audit,
+            workers=args.workers,
+            max_errors=args.max_errors,
+            limits=args.limits,
+            progress=show,
+            encoding=args.encoding,
+            bom=not args.no_bom,
+        )
+    finally:
+        if show is not None:
+            show.close()
     _err(str(summary))
     if summary.rejected and not summary.stopped_early:
         _err(f"rejected records: {args.errors or str(args.out) + '.errors.jsonl'}")
@@ -231,16 +273,37 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Rank batch results into a bulletin."""
+    fmt = output_format(args.out or STDIO, args.format, REPORT_FORMATS, "md")
+    writers: dict[str, Callable[[list[Any]], str]] = {
+        "md": lambda rows: markdown(rows, args.title),
+        "csv": csv_report,
+        "json": dumps_rows,
+        "html": lambda rows: bulletin(rows, args.title),
+    }
     if args.out:
         refuse_clobbering([("--out", args.out)], [("the results", args.results)])
     rows = rank(list(read_results(args.results, args.limits)), args.clauses, top=args.top)
-    body = {
-        "md": lambda: markdown(rows, args.title),
-        "csv": lambda: csv_report(rows),
-        "json": lambda: dumps_rows(rows),
-        "html": lambda: bulletin(rows, args.title),
-    }[args.format]()
+    body = writers[fmt](rows)
+    if fmt == "csv" and args.out and args.out != STDIO and not args.no_bom:
+        body = BOM + body  # Excel on Chinese Windows reads a CSV file as UTF-8 only with it
     return _write(args.out, body)
+
+
+REPORT_FORMATS = {".md": "md", ".markdown": "md", ".csv": "csv", ".json": "json", ".html": "html"}
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    """Write an evidence-entry workbook for a rubric: a form for one unit, or a batch sheet."""
+    from ._xlsx_forms import batch_workbook, form_workbook  # noqa: PLC0415 - optional extra
+
+    output_format(args.out, "xlsx", {**OUT_FORMATS, **REPORT_FORMATS}, "xlsx")
+    scorer = load(args.rubric, limits=args.limits)
+    refuse_clobbering([("--out", args.out)], inputs_of(scorer, args.rubric)[1:])
+    data = batch_workbook(scorer) if args.batch else form_workbook(scorer)
+    with atomic_writer(args.out) as handle:
+        handle.flush()
+        handle.buffer.write(data)
+    return EXIT_OK
 
 
 def _whole(low: int, what: str) -> Callable[[str], int]:
@@ -258,6 +321,14 @@ def _whole(low: int, what: str) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _encoding(name: str) -> str:
+    """An argparse type: an encoding a CSV file can be read in line by line."""
+    try:
+        return check_encoding(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _globals(suppress: bool) -> argparse.ArgumentParser:
@@ -285,7 +356,60 @@ def _globals(suppress: bool) -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list of every option reads best
+def _add_batch(add: Callable[..., argparse.ArgumentParser]) -> None:
+    batch = add(
+        "batch",
+        help="score many records (JSON Lines, CSV, a YAML list or a workbook) into JSON Lines, CSV or xlsx",
+    )
+    batch.add_argument("rubric")
+    batch.add_argument(
+        "input",
+        help="records: .jsonl, .csv (one column per fact), .yaml (a list) or .xlsx (a batch workbook); "
+        "- for standard input",
+    )
+    batch.add_argument(
+        "--input-format",
+        choices=["jsonl", "csv", "yaml", "xlsx"],
+        help="the input's format (default: by extension)",
+    )
+    batch.add_argument(
+        "--encoding",
+        type=_encoding,
+        help="a CSV input's encoding, e.g. gbk (default: UTF-8 if the file is UTF-8, else GB18030)",
+    )
+    batch.add_argument(
+        "--out", required=True, help="results file (written atomically; - for standard output)"
+    )
+    batch.add_argument("--errors", help="rejected records (default: OUT.errors.jsonl)")
+    batch.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "xlsx"],
+        help="the results' format (default: by the extension of --out, else jsonl)",
+    )
+    batch.add_argument(
+        "--no-bom", action="store_true", help="CSV results without the byte-order mark Excel needs"
+    )
+    batch.add_argument("--audit", action="store_true", help="write full results with audit entries")
+    batch.add_argument("--workers", type=_whole(1, "workers"), default=1, help="processes to score with")
+    batch.add_argument(
+        "--max-errors",
+        type=_whole(1, "records"),
+        help="stop after N rejected records (outputs left unchanged)",
+    )
+    batch.set_defaults(run=cmd_batch)
+
+
+def _add_template(add: Callable[..., argparse.ArgumentParser]) -> None:
+    template = add("template", help="write an Excel workbook to fill in: a form for one unit, or --batch")
+    template.add_argument("rubric", help="a rubric or composite YAML file")
+    template.add_argument("--out", required=True, help="the workbook to write (.xlsx)")
+    template.add_argument(
+        "--batch", action="store_true", help="one row per unit and one column per fact, instead of a form"
+    )
+    template.set_defaults(run=cmd_template)
+
+
+def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
         prog="rubric", description="Score evidence against YAML rubrics.", parents=[_globals(False)]
@@ -296,10 +420,14 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
 
     score = add("score", help="score one evidence record and print an itemised table")
     score.add_argument("rubric", help="a rubric or composite YAML file")
-    score.add_argument("evidence", help="an evidence record (YAML or JSON; - for standard input)")
+    score.add_argument(
+        "evidence", help="an evidence record (YAML or JSON; - for standard input), or a form workbook (.xlsx)"
+    )
     score.add_argument("--json", action="store_true", help="print the full result as JSON")
     score.add_argument(
-        "--format", choices=["text", "html"], default="text", help="html: a printable 评分表 (needs jinja2)"
+        "--format",
+        choices=["text", "html"],
+        help="html: a printable 评分表 (needs jinja2); default: html for --out X.html, else text",
     )
     score.add_argument("--out", help="with --format html: write the page here (atomically)")
     score.add_argument("--totals", action="store_true", help="skip the audit trail (faster)")
@@ -310,7 +438,11 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
 
     test = add("test", help="run the test cases written next to a rubric")
     test.add_argument("rubric")
-    test.add_argument("cases", nargs="?", help="cases file (default: RUBRIC with .cases.yaml)")
+    test.add_argument(
+        "cases",
+        nargs="?",
+        help="cases file (default: RUBRIC with .cases.yaml), or a batch workbook with an expect.total column",
+    )
     test.add_argument("--coverage", action="store_true", help="report which rules the cases exercised")
     test.set_defaults(run=cmd_test)
 
@@ -326,34 +458,17 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
     diff.add_argument("--json", action="store_true")
     diff.set_defaults(run=cmd_diff)
 
-    batch = add("batch", help="score many records (JSON Lines, CSV or a YAML list) into JSON Lines or CSV")
-    batch.add_argument("rubric")
-    batch.add_argument(
-        "input", help="records: .jsonl, .csv (one column per fact) or .yaml (a list); - for standard input"
-    )
-    batch.add_argument(
-        "--input-format", choices=["jsonl", "csv", "yaml"], help="the input's format (default: by extension)"
-    )
-    batch.add_argument(
-        "--out", required=True, help="results file (written atomically; - for standard output)"
-    )
-    batch.add_argument("--errors", help="rejected records (default: OUT.errors.jsonl)")
-    batch.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
-    batch.add_argument("--audit", action="store_true", help="write full results with audit entries")
-    batch.add_argument("--workers", type=_whole(1, "workers"), default=1, help="processes to score with")
-    batch.add_argument(
-        "--max-errors",
-        type=_whole(1, "records"),
-        help="stop after N rejected records (outputs left unchanged)",
-    )
-    batch.set_defaults(run=cmd_batch)
+    _add_batch(add)
 
     report = add("report", help="rank batch results into a bulletin (Markdown, CSV, JSON or HTML)")
     report.add_argument(
         "results", help="the JSON Lines or CSV file written by 'rubric batch' (- for standard input)"
     )
-    report.add_argument("--format", choices=["md", "csv", "json", "html"], default="md")
+    report.add_argument(
+        "--format", choices=["md", "csv", "json", "html"], help="default: by the extension of --out, else md"
+    )
     report.add_argument("--out", help="write here (atomically) instead of standard output")
+    report.add_argument("--no-bom", action="store_true", help="CSV without the byte-order mark Excel needs")
     report.add_argument(
         "--top", type=_whole(1, "units"), metavar="N", help="only the top N units (ties included)"
     )
@@ -363,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
     report.add_argument("--title", default="考核结果通报")
     report.set_defaults(run=cmd_report)
 
+    _add_template(add)
+
     schema = add("schema", help="print a JSON Schema (of rubric files, or of one rubric's evidence)")
     schema.add_argument("--evidence", metavar="RUBRIC", help="the evidence schema of this rubric")
     schema.set_defaults(run=cmd_schema)
@@ -371,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one flat list 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
+    _safe_console()
     parser = build_parser()
     args = parser.parse_args(argv)
     args.limits = Limits(max_bytes=args.max_bytes, max_depth=args.max_depth)
