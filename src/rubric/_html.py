@@ -18,7 +18,7 @@ from ._evaluate import rule_id
 from ._fields import Assessment
 from ._model import Criterion
 from ._numbers import ZERO, text
-from ._render import signed
+from ._render import shown, signed
 from ._report import NOT_EARNED, Row, graded, lost_text
 from ._result import CategoryScore, CompositeResult, CriterionScore, Result, shortfall
 from ._rubric import Composite, Rubric
@@ -218,7 +218,7 @@ def _group(category: CategoryScore, criteria: dict[str, Criterion], short: bool 
                 str(score.number),
                 criterion.content if criterion is not None else score.id,
                 text(score.max),
-                text(score.score),
+                shown(score.score),
                 _moves(score, criterion, short),
                 _facts(score, criterion),
             )
@@ -226,7 +226,7 @@ def _group(category: CategoryScore, criteria: dict[str, Criterion], short: bool 
     return Group(
         category.name,
         tuple(lines),
-        text(category.score),
+        shown(category.score),
         text(category.max) if category.max.is_finite() else "不限",
         _clamps(category.adjustments) + _vetoes(category.adjustments),
     )
