@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -269,18 +270,51 @@ def _with_file(problem: Problem, file: str | None) -> Problem:
     )
 
 
+def _open_regular(path: str | FilePath) -> BinaryIO:
+    """Open a file only if it is a regular file: checked before opening (opening a FIFO blocks,
+    opening some devices acts) and again on the open handle (the path may have been swapped)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise _NotRegular
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotRegular
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _NotRegular(Exception):
+    pass
+
+
 def read_file(
     path: str | FilePath,
     *,
     error: type[RubricEngineError] = RubricError,
     limits: Limits = DEFAULT_LIMITS,
+    regular_only: bool = False,
 ) -> Document:
-    """Read a YAML or JSON file, refusing an oversized one before reading it whole."""
+    """Read a YAML or JSON file, refusing an oversized one before reading it whole.
+
+    With ``regular_only``, a FIFO, device or folder is refused without reading from it."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
+        with _open_regular(path) if regular_only else open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             raw = handle.read(limits.max_bytes + 1)
+    except _NotRegular:
+        raise error(
+            [
+                Problem(
+                    code="not-a-file",
+                    message="not a regular file (a folder, FIFO or device)",
+                    file=name,
+                    hint="name a YAML file",
+                )
+            ]
+        ) from None
     except OSError as exc:
         raise error([Problem(code="io", message=exc.strerror or str(exc), file=name)]) from None
     except ValueError as exc:  # a path with a NUL byte

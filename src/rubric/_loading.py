@@ -6,7 +6,9 @@ placed at the line and column of the YAML node it concerns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path as FilePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -15,7 +17,7 @@ from ._clauses import CLAUSES, kind_of
 from ._conditions import All, AnyOf, Not, Test
 from ._conditions import _tag as condition_tag
 from ._conditions import check as check_condition
-from ._documents import Document
+from ._documents import Document, Limits, read_file
 from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
 from ._fields import FIELD_TYPES, FieldSpec, Invalid
 from ._model import Branch, Category, CompositeDoc, Criterion, Grade, Note, RubricDoc
@@ -229,3 +231,61 @@ def raise_if(problems: list[Problem], positions: Positions) -> None:
     """Raise RubricError with the problems placed, if there are any."""
     if problems:
         raise RubricError([positions.locate(p) for p in problems])
+
+
+def read_part(composite: Document, name: str, named: str, *, limits: Limits, allow_outside: bool) -> Document:
+    """Read a composite's part: a regular file inside the composite's folder tree (unless allowed
+    outside), never a FIFO or device, which could hang the load or read what is not a rubric."""
+    here = composite.positions.file
+    base = FilePath(here).parent if here is not None else FilePath()
+    target = base / named
+    if not allow_outside and "\0" not in named:  # a NUL byte is read_file's io problem
+        inside = not FilePath(named).is_absolute()
+        if inside:
+            # Resolved, so '..' and symbolic links that lead out of the folder are caught too.
+            root = os.path.realpath(base)
+            inside = os.path.commonpath([root, os.path.realpath(target)]) == root
+        if not inside:
+            raise_if(
+                [
+                    Problem(
+                        "part-outside",
+                        f"part '{name}' names a file outside the composite's folder",
+                        ("parts", name),
+                        hint="keep parts in the composite's folder or below, "
+                        "or load with allow_outside=True if you trust this composite",
+                    )
+                ],
+                composite.positions,
+            )
+    return read_file(target, limits=limits, regular_only=True)
+
+
+# Problems about a part that quote only the composite or the file system, never the part's text.
+_OWN_WORDS = frozenset({"io", "not-a-file", "not-a-rubric", "part-outside", "too-large"})
+
+
+def part_problems(problems: Sequence[Problem], name: str, composite: Positions) -> list[Problem]:
+    """A part's own problems, placed in the part's file but without quoting it.
+
+    The part is another file: its keys, values and messages are not echoed, so a composite cannot
+    be used to read files it names. Code, line and column say where to look; checking the part on
+    its own gives the details."""
+    out = []
+    for problem in problems:
+        if problem.code in _OWN_WORDS:
+            out.append(problem)
+            continue
+        where = problem.file or "the part"
+        out.append(
+            Problem(
+                problem.code,
+                f"part '{name}' is not a valid rubric",
+                ("parts", name),
+                file=problem.file,
+                line=problem.line,
+                column=problem.column,
+                hint=f"check {where} on its own for the details",
+            )
+        )
+    return out or [composite.locate(Problem("not-a-rubric", f"part '{name}' is not a valid rubric"))]

@@ -44,10 +44,12 @@ def text(value: Decimal) -> str:
     return written
 
 
-# Scoring runs in this context, not the caller's: a caller's prec=2 or an extra trap must not
-# round a total or raise. Points have at most 4 places and 10 digits before the point, so every
-# sum and product a rubric can make is exact at this precision.
-CONTEXT = decimal.Context(
+# Loading and scoring run in a context of their own, never the caller's: a caller's prec=2 or an
+# extra trap must not round a total or raise. Points have at most 4 places and 10 digits before
+# the point, so every sum and product a rubric can make is exact at this precision. The template
+# itself is never installed: each block gets a fresh copy, so code that runs inside one (a hook
+# of the caller's, a dict subclass in a record) can change only that copy, never a later score.
+_TEMPLATE = decimal.Context(
     prec=60,
     rounding=decimal.ROUND_HALF_EVEN,
     Emax=999_999,
@@ -56,9 +58,14 @@ CONTEXT = decimal.Context(
 )
 
 
+def engine_context() -> decimal.Context:
+    """A fresh copy of the engine's exact context."""
+    return _TEMPLATE.copy()
+
+
 def exact() -> contextlib.AbstractContextManager[decimal.Context]:
-    """A block in which Decimal arithmetic uses the engine's own exact context."""
-    return decimal.localcontext(CONTEXT)
+    """A block in which Decimal arithmetic uses a fresh copy of the engine's exact context."""
+    return decimal.localcontext(_TEMPLATE)  # localcontext installs a copy of what it is given
 
 
 Points = Annotated[
