@@ -8,9 +8,11 @@ context with two digits of precision would turn one praise into 14 points.
 
 from __future__ import annotations
 
+import dataclasses
 import decimal
 import pickle
 import threading
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -195,3 +197,68 @@ def test_a_pickled_composite_keeps_its_raised_limits(tmp_path: Path) -> None:
     copy_ = pickle.loads(pickle.dumps(composite))
     record = {"window": True, "deep": {"P-01": {"praises": 1, "attendance": [], "sound": True}}}
     assert copy_.score(record).total == Decimal("13.5")
+
+
+# --- results cannot be changed after the fact ---------------------------------------------------
+
+
+def mutable_parts(value: Any, path: str = "result") -> list[str]:
+    """Every list, dict or set reachable from a result through its public attributes."""
+    if isinstance(value, (list, dict, set, bytearray)):
+        return [path]
+    found: list[str] = []
+    if isinstance(value, rubric.Result):
+        for name in ("rubric", "categories", "adjustments", "evidence"):
+            found += mutable_parts(getattr(value, name), f"{path}.{name}")
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for item in dataclasses.fields(value):
+            if not item.name.startswith("_"):
+                found += mutable_parts(getattr(value, item.name), f"{path}.{item.name}")
+    elif isinstance(value, tuple):
+        for index, item in enumerate(value):
+            found += mutable_parts(item, f"{path}[{index}]")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            found += mutable_parts(item, f"{path}[{key!r}]")
+    return found
+
+
+def typical(name: str) -> Any:
+    return rubric.load_evidence(ROOT / "examples" / f"{name}-typical.yaml").data
+
+
+@pytest.mark.parametrize("name", ["table1", "table2", "table3", "department"])
+def test_nothing_reachable_from_a_result_is_a_mutable_container(name: str) -> None:
+    result = rubric.load(ROOT / "rubrics" / f"{name}.yaml").score(typical(name))
+    assert mutable_parts(result) == []
+
+
+def test_changing_a_results_evidence_raises_and_leaves_its_hash_and_audit_as_they_were() -> None:
+    table1 = rubric.load_rubric(ROOT / "rubrics" / "table1.yaml")
+    result = table1.score(typical("table1"))
+    before = (result.evidence_sha256, result.to_json())
+    with pytest.raises(TypeError):
+        result.evidence["T1-01"] = {"sound": False}  # type: ignore[index]
+    with pytest.raises(TypeError):
+        result.evidence["T1-01"]["sound"] = False  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        result.evidence["T1-02"]["documents"].append("年报")
+    fresh = table1.score(typical("table1"))
+    assert (result.evidence_sha256, result.to_json()) == before
+    assert fresh.evidence_sha256 == before[0]
+    assert result.evidence == fresh.evidence
+
+
+def test_changing_a_composite_results_evidence_raises_and_it_still_pickles() -> None:
+    department = rubric.load_composite(ROOT / "rubrics" / "department.yaml")
+    result = department.score(typical("department"))
+    sha = result.evidence_sha256
+    with pytest.raises(TypeError):
+        result.evidence["facts"]["has_window"] = False
+    with pytest.raises(TypeError):
+        result.evidence["table1"]["T1-01"]["sound"] = False
+    assert result.evidence_sha256 == sha
+    copy_ = pickle.loads(pickle.dumps(result))
+    assert copy_ == result
+    assert copy_.evidence == result.evidence
+    assert copy_.evidence_sha256 == sha

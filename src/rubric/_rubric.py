@@ -164,7 +164,7 @@ class Rubric(_Loaded):
             total,
             self.doc.points,
             grade_of(self._grades, total) if self._grades else None,
-            view=lambda: materialize(plan, result.evidence, trail),
+            view=lambda: materialize(plan, result._canonical(), trail),
             evidence=lambda: canonical(facts),
             outline=lambda: outline(plan, trail),
         )
@@ -291,7 +291,7 @@ class Composite(_Loaded):
             max=self.doc.points,
             grade=grade_of(self._grades, total),
             audit=(*entries, *clamps),
-            evidence={"facts": facts, **{p.name: p.result.evidence for p in parts}},
+            evidence={"facts": facts, **{p.name: p.result._canonical() for p in parts}},
         )
 
     def __repr__(self) -> str:
