@@ -82,6 +82,9 @@ def _is_tag(node: Any, segment: str | int) -> bool:
 
 def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
     kind = error["type"]
+    if path and path[-1] == "[key]":  # pydantic's mark of a problem with a mapping's key
+        problem = _message(error, path[:-1], data)
+        return Problem(problem.code, problem.message, problem.path, hint=problem.hint, at_key=True)
     key = path[-1] if path else ""
     if kind == "extra_forbidden":
         return Problem(
