@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Literal
 
@@ -113,8 +113,8 @@ class Positions:
     """Where each node of a loaded document stood in its file (1-based line and column)."""
 
     file: str | None
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    marks: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, problem: Problem) -> Problem:
         """Stamp file, line and column on a problem, using the deepest known prefix of its path."""

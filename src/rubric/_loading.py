@@ -6,6 +6,7 @@ placed at the line and column of the YAML node it concerns.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path as FilePath
@@ -20,7 +21,18 @@ from ._conditions import check as check_condition
 from ._documents import Document, Limits, read_file
 from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
 from ._fields import FIELD_TYPES, FieldSpec, Invalid
-from ._model import Branch, Category, CompositeDoc, Criterion, Grade, Note, RubricDoc
+from ._model import (
+    BUDGET,
+    MAX_FAILING_PARTS,
+    Branch,
+    Category,
+    CompositeDoc,
+    Criterion,
+    Grade,
+    Note,
+    RubricDoc,
+    TooManyProblems,
+)
 
 Doc = TypeVar("Doc", bound=BaseModel)
 
@@ -143,13 +155,59 @@ def validate_model(model: type[Doc], document: Document) -> Doc:
             ]
         )
     try:
+        try:
+            return _budgeted(model, data)
+        except ValidationError as exc:
+            # Errors of plain values (a list of a million wrong items) are not budgeted as they
+            # are met: at least never turn more than the budget of them into Python objects.
+            if exc.error_count() > MAX_FAILING_PARTS:
+                raise TooManyProblems from None
+            problems = _problems(exc, data, document)
+    except TooManyProblems:
+        # Too many to hold: report those in the first few entries of every list and mapping.
+        problems = []
+        for keep in (20, 3, 1):
+            try:
+                _budgeted(model, _first(data, keep))
+            except ValidationError as exc:
+                problems = _problems(exc, data, document)
+                break
+            except TooManyProblems:
+                continue
+        problems.append(
+            Problem(
+                "too-many-problems",
+                f"more than {MAX_FAILING_PARTS} parts of the file are wrong; the first are listed",
+                hint="fix those and load the file again",
+                file=document.positions.file,
+            )
+        )
+    raise RubricError(problems)
+
+
+def _budgeted(model: type[Doc], data: Any) -> Doc:
+    token = BUDGET.set([0])
+    try:
         return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            document.positions.locate(_message(e, data_path(data, e["loc"]), data))
-            for e in exc.errors(include_url=False)
-        ]
-        raise RubricError(problems) from None
+    finally:
+        BUDGET.reset(token)
+
+
+def _problems(exc: ValidationError, data: Any, document: Document) -> list[Problem]:
+    return [
+        document.positions.locate(_message(e, data_path(data, e["loc"]), data))
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def _first(data: Any, keep: int) -> Any:
+    """A copy of plain data with every list and mapping cut to its first ``keep`` entries (paths
+    of what is kept are unchanged, so problems found in it are placed in the original)."""
+    if isinstance(data, dict):
+        return {k: _first(v, keep) for k, v in itertools.islice(data.items(), keep)}
+    if isinstance(data, list):
+        return [_first(v, keep) for v in data[:keep]]
+    return data
 
 
 def _defaults(fields: Mapping[str, FieldSpec], path: Path) -> Iterator[Problem]:

@@ -10,10 +10,23 @@ from __future__ import annotations
 import functools
 import operator
 import unicodedata
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Strict, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    ModelWrapValidatorHandler,
+    Strict,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from ._clauses import CLAUSES, Clause, kind_of
@@ -81,8 +94,32 @@ def _distinct_names(value: Named) -> Named:
 Names = Annotated[Named, BeforeValidator(_distinct_names)]
 
 
+# How many failing parts (a category, a criterion, a rule…) one validation may meet before it
+# stops: pydantic keeps every error (about 400 bytes each, then a dict each), and a 5 MB file of
+# '{},' would hold millions. None outside ``validate_model``.
+BUDGET: ContextVar[list[int] | None] = ContextVar("rubric_validation_budget", default=None)
+MAX_FAILING_PARTS = 1000
+
+
+class TooManyProblems(Exception):
+    """Raised through pydantic (it is not a ValueError) when the budget runs out."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _budgeted(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        try:
+            return handler(data)
+        except ValidationError:
+            budget = BUDGET.get()
+            if budget is not None:
+                budget[0] += 1
+                if budget[0] > MAX_FAILING_PARTS:
+                    raise TooManyProblems from None
+            raise
 
 
 class Note(_Model):
