@@ -53,3 +53,11 @@ def test_a_file_of_nested_empty_lists_is_read_within_60_bytes_per_byte(tmp_path:
     document = read_file(path)
     assert len(document.data["x"]) == 110_001
     assert document.positions.marks[("x", 109_999, 0, 0)] == (1, 5 + 109_999 * 9 + 2)
+
+
+def test_reading_a_small_file_does_not_set_aside_the_whole_size_limit(tmp_path: Path) -> None:
+    # read(max_bytes + 1) once allocated 5 MB up front for every file, a 1 KB one included.
+    path = tmp_path / "small.yaml"
+    path.write_text("x: [" + "1, " * 330 + "1]\n", encoding="utf-8")
+    per_byte, _ = peak_while(read_file, path)
+    assert per_byte < BYTES_PER_INPUT_BYTE

@@ -324,7 +324,12 @@ def read_file(
     try:
         with _open_regular(path) if regular_only else open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            raw = handle.read(limits.max_bytes + 1)
+            # read(n) sets aside n bytes first: ask for what the file holds, and only read on
+            # (up to the limit) if it holds more than it said (a pipe says 0; a file may grow).
+            first = min(size, limits.max_bytes) + 1
+            raw = handle.read(first)
+            if len(raw) == first and first <= limits.max_bytes:
+                raw += handle.read(limits.max_bytes + 1 - first)
     except _NotRegular:
         raise error(
             [
