@@ -307,20 +307,14 @@ def _is_composite(document: Document) -> bool:
     return isinstance(document.data, dict) and "parts" in document.data
 
 
+def _wrong_kind(document: Document, code: str, what: str, loader: str) -> None:
+    hint = f"load it with rubric.{loader} (or rubric.load)"
+    raise_if([Problem(code, f"this is {what}", (), hint=hint)], document.positions)
+
+
 def _rubric_of(document: Document, limits: Limits) -> Rubric:
     if _is_composite(document):
-        raise RubricError(
-            [
-                document.positions.locate(
-                    Problem(
-                        "not-a-rubric",
-                        "this is a composite, not a rubric",
-                        (),
-                        hint="load it with rubric.load_composite (or rubric.load)",
-                    )
-                )
-            ]
-        )
+        _wrong_kind(document, "not-a-rubric", "a composite, not a rubric", "load_composite")
     doc = validate_model(RubricDoc, document)
     raise_if(reference_problems(doc), document.positions)
     return Rubric(doc, document, limits)
@@ -339,18 +333,8 @@ def _composite_with(document: Document, parts: Mapping[str, Rubric], limits: Lim
 
 def _composite_of(document: Document, limits: Limits, allow_outside: bool) -> Composite:
     if not _is_composite(document):
-        raise RubricError(
-            [
-                document.positions.locate(
-                    Problem(
-                        "not-a-composite",
-                        "this is a rubric, not a composite (a composite has 'parts')",
-                        (),
-                        hint="load it with rubric.load_rubric (or rubric.load)",
-                    )
-                )
-            ]
-        )
+        what = "a rubric, not a composite (it has no 'parts')"
+        _wrong_kind(document, "not-a-composite", what, "load_rubric")
     composite = validate_model(CompositeDoc, document)
     raise_if(composite_problems(composite), document.positions)
     parts: dict[str, Rubric] = {}
