@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import tracemalloc
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 import rubric
+from rubric import _loading as loading
 from rubric._documents import read_file
 
 BYTES_PER_INPUT_BYTE = 60  # README "Limits"
@@ -61,3 +65,44 @@ def test_reading_a_small_file_does_not_set_aside_the_whole_size_limit(tmp_path: 
     path.write_text("x: [" + "1, " * 330 + "1]\n", encoding="utf-8")
     per_byte, _ = peak_while(read_file, path)
     assert per_byte < BYTES_PER_INPUT_BYTE
+
+
+@pytest.mark.parametrize(
+    ("name", "wrong"),
+    [
+        ("rules", "        rules: [" + "1, " * 200_000 + "1]\n"),
+        ("fields", "        evidence: {" + ", ".join(f"f{i}: 1" for i in range(200_000)) + "}\n"),
+        ("categories", None),
+    ],
+)
+def test_validation_of_a_file_of_many_wrong_parts_stops_at_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, wrong: str | None
+) -> None:
+    # pydantic keeps an error record per wrong part (hundreds of bytes each, outside what
+    # tracemalloc sees): validation must stop once 1,000 parts have failed, not list 200,000.
+    head = 'id: a\nversion: "1"\ntitle: t\npoints: 5\ncategories:\n'
+    if wrong is None:
+        text = head[: -len("categories:\n")] + "categories: [" + "{}, " * 200_000 + "{}]\n"
+    else:
+        text = head + (
+            "  - id: K\n    name: k\n    criteria:\n      - id: C1\n        number: 1\n"
+            "        content: c\n        standard: s\n        points: 5\n" + wrong
+        )
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    outcomes: list[str] = []
+    real = loading._budgeted
+
+    def spy(model: Any, data: Any) -> Any:
+        try:
+            return real(model, data)
+        except BaseException as exc:
+            outcomes.append(type(exc).__name__)
+            raise
+
+    monkeypatch.setattr(loading, "_budgeted", spy)
+    with pytest.raises(rubric.RubricError) as caught:
+        rubric.load(path)
+    assert outcomes[0] == "TooManyProblems"
+    assert len(caught.value.problems) <= 1001
+    assert caught.value.problems[-1].code == "too-many-problems"

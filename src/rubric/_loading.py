@@ -22,8 +22,6 @@ from ._documents import Document, Limits, read_file
 from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
 from ._fields import FIELD_TYPES, FieldSpec, Invalid
 from ._model import (
-    BUDGET,
-    MAX_FAILING_PARTS,
     Branch,
     Category,
     CompositeDoc,
@@ -31,8 +29,8 @@ from ._model import (
     Grade,
     Note,
     RubricDoc,
-    TooManyProblems,
 )
+from ._numbers import BUDGET, MAX_FAILING_PARTS, TooManyProblems
 
 Doc = TypeVar("Doc", bound=BaseModel)
 

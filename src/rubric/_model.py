@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import operator
 import unicodedata
-from contextvars import ContextVar
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
@@ -24,7 +23,6 @@ from pydantic import (
     ModelWrapValidatorHandler,
     Strict,
     Tag,
-    ValidationError,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -32,7 +30,7 @@ from pydantic_core import PydanticCustomError
 from ._clauses import CLAUSES, Clause, kind_of
 from ._conditions import Condition
 from ._fields import FieldUnion
-from ._numbers import ZERO, NonEmpty, Points, Whole
+from ._numbers import ZERO, Counted, NonEmpty, Points, Whole, counted
 
 
 def _rule_union() -> Any:
@@ -44,6 +42,7 @@ def _rule_union() -> Any:
             custom_error_type="unknown-kind",
             custom_error_message="a rule needs exactly one kind key: " + ", ".join(CLAUSES),
         ),
+        Counted,
     ]
 
 
@@ -70,7 +69,10 @@ def _visible_name(value: str) -> str:
     return unicodedata.normalize("NFKC", value)
 
 
-_Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s]+$"), AfterValidator(_visible_name)]
+_Id = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[^\s]+$"), AfterValidator(_visible_name), Counted
+]
+_Field = Annotated[FieldUnion, Counted]
 
 Named = TypeVar("Named")
 
@@ -94,32 +96,13 @@ def _distinct_names(value: Named) -> Named:
 Names = Annotated[Named, BeforeValidator(_distinct_names)]
 
 
-# How many failing parts (a category, a criterion, a rule…) one validation may meet before it
-# stops: pydantic keeps every error (about 400 bytes each, then a dict each), and a 5 MB file of
-# '{},' would hold millions. None outside ``validate_model``.
-BUDGET: ContextVar[list[int] | None] = ContextVar("rubric_validation_budget", default=None)
-MAX_FAILING_PARTS = 1000
-
-
-class TooManyProblems(Exception):
-    """Raised through pydantic (it is not a ValueError) when the budget runs out."""
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @model_validator(mode="wrap")
     @classmethod
     def _budgeted(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
-        try:
-            return handler(data)
-        except ValidationError:
-            budget = BUDGET.get()
-            if budget is not None:
-                budget[0] += 1
-                if budget[0] > MAX_FAILING_PARTS:
-                    raise TooManyProblems from None
-            raise
+        return counted(data, handler)
 
 
 class Note(_Model):
@@ -142,7 +125,7 @@ class Criterion(_Model):
     floor: Points = ZERO
     cap: Points | None = None
     notes: tuple[Note, ...] = ()
-    evidence: Names[dict[_Id, FieldUnion]] = Field(default_factory=dict)
+    evidence: Names[dict[_Id, _Field]] = Field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
 
     @property
@@ -219,12 +202,12 @@ class Branch(_Model):
 
     when: Condition
     clause: str = Field(min_length=1)
-    weights: Names[NonEmpty[dict[_Id, Points]]]
+    weights: Names[NonEmpty[dict[_Id, Annotated[Points, Counted]]]]
 
 
 class CompositeDoc(_Header):
     """A composite file: rubrics combined with weights under conditions (表一×60% + 表二×40%)."""
 
-    parts: Names[NonEmpty[dict[_Id, str]]]
-    evidence: Names[dict[_Id, FieldUnion]] = Field(default_factory=dict)
+    parts: Names[NonEmpty[dict[_Id, Annotated[str, Counted]]]]
+    evidence: Names[dict[_Id, _Field]] = Field(default_factory=dict)
     branches: NonEmpty[tuple[Branch, ...]]
