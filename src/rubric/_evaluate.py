@@ -160,9 +160,10 @@ def compile_rubric(doc: RubricDoc) -> Plan:
     for cat, source in zip(categories, doc.categories, strict=True):
         criteria = tuple(_flat_criterion(c, s) for c, s in zip(cat.criteria, source.criteria, strict=True))
         # Criteria are clamped first, so a category can leave its bounds only if its own bounds
-        # are tighter than the sum of its criteria's.
+        # are tighter than the sum of its criteria's. A veto comes after the clamp and gives 0,
+        # so a criterion scores within [min(floor, 0), max(cap, 0)]: a negative cap is not a bound.
         low = sum((min(c.floor, ZERO) for c in cat.criteria), ZERO)
-        high = sum((c.upper for c in cat.criteria), ZERO)
+        high = sum((max(c.upper, ZERO) for c in cat.criteria), ZERO)
         flat.append((cat.floor, cat.upper, low < cat.floor or high > cat.upper, criteria))
     return Plan(doc.id, categories, doc.floor, doc.upper, tuple(flat))
 
