@@ -91,7 +91,7 @@ def test_loading_and_scoring_under_every_trap_raise_no_decimal_signal(tmp_path: 
         assert loaded.score(ONE_PRAISE_LATE).total == Decimal("11")
         assert loaded.score(ONE_PRAISE, audit=False).total == Decimal("14.5")
         record = rubric.load_evidence(ROOT / "examples" / "department-typical.yaml").data
-        assert department.score(record).total == Decimal("73.8")  # 78 × 0.6 + 67.5 × 0.4
+        assert department.score(record).total == Decimal("76.8")  # 83 × 0.6 + 67.5 × 0.4
         with pytest.raises(rubric.EvidenceError):
             loaded.score({"P-01": {"praises": 1, "attendance": [{"points": Decimal("3.25"), "reason": "r"}]}})
 
@@ -141,7 +141,7 @@ def test_a_pickled_composite_scores_what_was_loaded_even_after_its_files_change(
     )
     (tmp_path / "table2.yaml").write_text("not: a rubric\n", encoding="utf-8")
     copy_ = pickle.loads(shipped)
-    assert copy_.score(record).total == Decimal("73.8")  # 78 × 0.6 + 67.5 × 0.4, as loaded
+    assert copy_.score(record).total == Decimal("76.8")  # 83 × 0.6 + 67.5 × 0.4, as loaded
     assert copy_.score(record).to_json() == department.score(record).to_json()
 
 
