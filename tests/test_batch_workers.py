@@ -212,12 +212,13 @@ def test_workers_load_the_rubric_with_the_limits_of_the_command_line(tmp_path: P
 def test_a_worker_that_cannot_start_ends_the_run_instead_of_respawning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The parent loads the rubric with raised limits; the workers are (wrongly) told the defaults,
-    # so every worker fails while starting: the run must end, not start workers forever.
+    # A scorer whose source no longer loads (as if corrupted on its way): every worker fails while
+    # starting, and the run must end rather than start workers forever.
     scorer = rubric.load(deep_rubric(tmp_path), limits=rubric.Limits(max_depth=200))
+    object.__setattr__(scorer, "source", b"categories: [unclosed\n")
     items = iter([Item(1, "1", {"D-01": {"on": True}})])
     with pytest.raises(rubric.RubricEngineError) as caught:
-        list(score_stream(scorer, items, workers=2, limits=rubric.Limits()))
+        list(score_stream(scorer, items, workers=2))
     assert [p.code for p in caught.value.problems] == ["worker-died"]
 
 

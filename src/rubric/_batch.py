@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from ._atomic import STDIO, FileError, atomic_writers, is_special, refuse_clobbering
-from ._documents import DEFAULT_LIMITS, Limits, parse
+from ._documents import DEFAULT_LIMITS, Limits
 from ._errors import EvidenceError, Problem, RubricEngineError
 from ._evidence import MAX_PROBLEMS_PER_RECORD, capped
 from ._numbers import text
@@ -188,40 +188,16 @@ class _Worker:
         return [self(item) for item in items]
 
 
-@dataclass(frozen=True, slots=True)
-class _Recipe:
-    """What a worker process rebuilds the scorer from: its sources and the parent's limits (a
-    rubric pickled on its own would be rebuilt under the default limits, and one the parent could
-    load with raised limits would then fail in every worker)."""
-
-    source: bytes
-    path: str | None
-    limits: Limits
-    parts: tuple[tuple[str, bytes, str | None], ...] | None
-
-    @classmethod
-    def of(cls, scorer: Rubric | Composite, limits: Limits) -> _Recipe:
-        if isinstance(scorer, Composite):
-            parts = tuple((name, part.source, part.path) for name, part in scorer.parts.items())
-            return cls(scorer.source, scorer.path, limits, parts)
-        return cls(scorer.source, scorer.path, limits, None)
-
-    def build(self) -> Rubric | Composite:
-        if self.parts is None:
-            return Rubric.from_bytes(self.source, self.path, self.limits)
-        parts = {name: Rubric.from_bytes(source, path, self.limits) for name, source, path in self.parts}
-        data = parse(self.source, file=self.path, limits=self.limits).data
-        return Composite.from_data(data, parts, file=self.path)
-
-
 _WORKER: _Worker | None = None
 
 
-def _init(recipe: _Recipe, fmt: Format, audit: bool) -> None:
+def _init(scorer: Rubric | Composite, fmt: Format, audit: bool) -> None:
+    """Set up a worker process; the scorer arrives pickled as its sources and limits, so it is the
+    rubric the parent loaded (with raised limits too), whatever happened to its files since."""
     global _WORKER  # noqa: PLW0603 - one worker object per process, set by the pool initializer
     # Ctrl-C reaches the whole process group: the parent alone decides how the run ends.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _WORKER = _Worker(recipe.build(), fmt, audit)
+    _WORKER = _Worker(scorer, fmt, audit)
 
 
 def _run_chunk(items: list[Item]) -> list[Scored]:
@@ -247,7 +223,6 @@ def score_stream(
     fmt: Format = "jsonl",
     audit: bool = False,
     workers: int = 1,
-    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Scored]:
     """Score items in input order, in this process or in ``workers`` supervised processes."""
     if workers < 1:
@@ -258,9 +233,7 @@ def score_stream(
             yield local(item)
         return
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init, initargs=(_Recipe.of(scorer, limits), fmt, audit)
-    )
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init, initargs=(scorer, fmt, audit))
     try:
         # At most two chunks per worker in flight: reading never runs ahead of scoring, so memory
         # stays flat whatever the input's size.
@@ -406,7 +379,7 @@ def run_batch(
                 if bom and str(out) != STDIO and not is_special(out):
                     handle.write(BOM)
                 handle.write(csv_line(csv_header(scorer)))
-            stream = score_stream(scorer, items, fmt=fmt, audit=audit, workers=workers, limits=limits)
+            stream = score_stream(scorer, items, fmt=fmt, audit=audit, workers=workers)
             _write(
                 stream,
                 counts,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from ._fields import Assessment
@@ -20,8 +21,27 @@ from ._numbers import ZERO, text
 Inputs = tuple[tuple[str, Any], ...]
 
 
+def freeze(value: Any) -> Any:
+    """A read-only view of plain data: mappings behind MappingProxyType, lists as tuples, so that
+    nothing reachable from a result can change what its audit trail and evidence hash say."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain dicts and lists again (for pickling: a MappingProxyType does not pickle)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def _json_value(value: Any) -> Any:
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _json_value(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return [_json_value(v) for v in value]
@@ -46,6 +66,8 @@ def dumps(data: Any) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
     if isinstance(value, Assessment):
         return value.as_json()
     if isinstance(value, Decimal):
@@ -265,7 +287,8 @@ class Result:
     __slots__ = ("_core", "_lazy")
     _core: tuple[RubricInfo, str, Decimal, Decimal, str | None, Sections]
     # [views: (categories, adjustments, sections), unused, view fn, evidence fn, canonical evidence,
-    # sha256, outline fn]
+    # sha256, outline fn, frozen evidence]: the canonical evidence itself never leaves; callers get
+    # the frozen view of it.
     _lazy: list[Any]
 
     def __init__(
@@ -288,7 +311,7 @@ class Result:
         """Build a result from its parts (scoring passes a view to build them lazily)."""
         object.__setattr__(self, "_core", (rubric, engine, total, max, grade, parts))
         views = None if categories is None else (categories, adjustments, sections)
-        object.__setattr__(self, "_lazy", [views, None, view, evidence, None, sha256, outline])
+        object.__setattr__(self, "_lazy", [views, None, view, evidence, None, sha256, outline, None])
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Result is immutable")
@@ -365,20 +388,27 @@ class Result:
         """Every category at every level and every section, parents first."""
         return tuple(g for top in (*self.categories, *self.sections) for g in top.walk())
 
-    @property
-    def evidence(self) -> Any:
-        """The validated evidence in canonical form (None for a result read back from JSON)."""
+    def _canonical(self) -> Any:
+        """The canonical evidence as built (internal: the audit view and the hash read it)."""
         lazy = self._lazy
         if lazy[4] is None and lazy[3] is not None:
             lazy[4] = lazy[3]()
         return lazy[4]
 
     @property
+    def evidence(self) -> Any:
+        """The validated evidence in canonical form, read-only (None for a result read from JSON)."""
+        lazy = self._lazy
+        if lazy[7] is None:
+            lazy[7] = freeze(self._canonical())
+        return lazy[7]
+
+    @property
     def evidence_sha256(self) -> str:
         """The SHA-256 of the canonical JSON of the validated evidence (computed once, on demand)."""
         lazy = self._lazy
         if lazy[5] is None:
-            lazy[5] = sha256_of(self.evidence)
+            lazy[5] = sha256_of(self._canonical())
         sha: str = lazy[5]
         return sha
 
@@ -509,6 +539,15 @@ class CompositeResult:
     audit: tuple[AuditEntry, ...]
     evidence: Any = field(default=None, compare=False, repr=False)
     _sha: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evidence", freeze(self.evidence))
+        object.__setattr__(self, "parts", tuple(self.parts))
+        object.__setattr__(self, "audit", tuple(self.audit))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.composite, self.engine, self.branch, self.parts, self.total, self.max, self.grade)
+        return (CompositeResult, (*fields, self.audit, thaw(self.evidence)))
 
     @property
     def evidence_sha256(self) -> str:
