@@ -7,19 +7,22 @@ hypothesis strategies in ``rubric.testing`` draw from.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from ._errors import Path, short_repr, suggest
 from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, Whole, json_number, text
 
 DEFAULT_COUNT_MAX = 1_000_000
 MAX_TEXT = 2000
+MAX_SUGGEST = 1000  # difflib over more names than this costs more than the hint is worth
+MAX_LISTED = 10  # names quoted in a hint; a long list is cut with a count of the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +41,36 @@ class Invalid(Exception):
     def __init__(self, *defects: Defect) -> None:
         super().__init__(defects[0].message)
         self.defects = defects
+
+
+@dataclass(slots=True)
+class Marks:
+    """What a criterion's rules observe of one field, for static analysis.
+
+    ``counts``: sizes (a count, the items present, the entries chosen) on either side of which
+    some rule's result can change; ``items``: checklist items a condition tests by name;
+    ``sums``: assessed totals at which a rule's result changes slope (its cap); ``span``: how far
+    a score can move, so an unlimited field is tried just past it.
+    """
+
+    counts: set[int] = field(default_factory=set)
+    items: set[str] = field(default_factory=set)
+    sums: set[Decimal] = field(default_factory=set)
+    span: Decimal = Decimal(0)
+
+    def merge(self, other: Marks) -> None:
+        """Add another rule's marks on the same field."""
+        self.counts |= other.counts
+        self.items |= other.items
+        self.sums |= other.sums
+
+
+def listed(names: Iterable[str], sep: str = "、") -> str:
+    """Names joined for a message, cut after the first few with a count of the rest."""
+    rest = iter(names)
+    shown = sep.join(itertools.islice(rest, MAX_LISTED))
+    more = sum(1 for _ in rest)
+    return shown + f"{sep}… and {more} more" if more else shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +136,21 @@ class FieldSpec(BaseModel):
         """A cheap test, built once: True when a value is valid and can be scored as it is
         (anything else goes through ``check``, which names the problem or normalises)."""
         return lambda value: False
+
+    # Static analysis hooks: a small set of values (possibly stand-ins such as ``Present``) that
+    # reaches every score the rules can give, given what they observe (``marks``), its size
+    # without building it, and a real record value for a stand-in.
+    def analysis_size(self, marks: Marks) -> int:
+        """How many values ``analysis_values`` yields (computed, never built)."""
+        return len(self.domain())
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """Values, lazily, that reach every score the rules observing ``marks`` can give."""
+        return iter(self.domain())
+
+    def concrete(self, value: Any) -> Any:
+        """A valid record value for an analysis value (a witness)."""
+        return value
 
     def canonical(self, value: Any) -> Any:
         """The one canonical form of a valid value (for hashing and the audit trail)."""
@@ -231,6 +279,18 @@ class Count(FieldSpec):
         """Zero, one, two and the maximum: scores are monotone in a count."""
         return tuple(sorted({0, min(1, self.max), min(2, self.max), self.max}))
 
+    def _counts(self, marks: Marks) -> list[int]:
+        # Between two marks every rule is linear in the count, so its ends are enough.
+        return sorted({*self.domain(), *(m for m in marks.counts if 0 <= m <= self.max)})
+
+    def analysis_size(self, marks: Marks) -> int:
+        """The ends and each mark."""
+        return len(self._counts(marks))
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """0, 1, 2, the maximum and every count a rule marks."""
+        return iter(self._counts(marks))
+
     def fast(self) -> Callable[[Any], bool]:
         """An int in range (bool is a subclass of int, hence the exact type test)."""
         most = self.max
@@ -269,13 +329,19 @@ class Checklist(FieldSpec):
     type: Literal["checklist"]
     items: NonEmpty[tuple[str, ...]]
 
+    _known: frozenset[str] = PrivateAttr(default=frozenset())
+
     @model_validator(mode="after")
     def _unique_items(self) -> Checklist:
-        seen = set()
-        for item in self.items:
-            if item in seen:
-                raise ValueError(f"item '{item}' is listed twice")
-            seen.add(item)
+        known = frozenset(self.items)
+        if len(known) != len(self.items):
+            seen: set[str] = set()
+            for item in self.items:
+                if item in seen:
+                    raise ValueError(f"item '{item}' is listed twice")
+                seen.add(item)
+        # A set built once: membership in the tuple is O(n) and made check() O(n²).
+        self._known = known
         return self
 
     def check(self, value: Any) -> Any:
@@ -294,8 +360,9 @@ class Checklist(FieldSpec):
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 defects.append(Defect("wrong-type", f"expected an item name, got {_kind(item)}", (index,)))
-            elif item not in self.items:
-                hint = suggest(item, self.items) or "known items: " + "、".join(self.items)
+            elif item not in self._known:
+                close = suggest(item, self.items) if len(self.items) <= MAX_SUGGEST else ""
+                hint = close or "known items: " + listed(self.items)
                 defects.append(Defect("unknown-item", f"unknown item {short_repr(item)}", (index,), hint))
             elif item in present:
                 defects.append(Defect("duplicate-item", f"item '{item}' is listed twice", (index,)))
@@ -306,13 +373,47 @@ class Checklist(FieldSpec):
         return tuple(item for item in self.items if item in present)
 
     def domain(self) -> tuple[Any, ...]:
-        """Every subset for a short list; for a long one, prefixes (score depends on counts)."""
-        if len(self.items) <= 6:
-            subsets: list[tuple[str, ...]] = [()]
-            for item in self.items:
-                subsets += [(*s, item) for s in subsets]
-            return tuple(tuple(i for i in self.items if i in s) for s in subsets)
-        return tuple(self.items[:n] for n in range(len(self.items) + 1))
+        """No item, and every item."""
+        return ((), self.items)
+
+    def _named(self, marks: Marks) -> list[str]:
+        return [item for item in sorted(marks.items) if item in self._known]
+
+    def _sizes(self, marks: Marks) -> list[int]:
+        # Rules see a checklist through how many items are present and which named items are:
+        # between two marked sizes every rule is linear in the size, so its ends are enough.
+        most = len(self.items)
+        return sorted({0, most, *(m for m in marks.counts if 0 <= m <= most)})
+
+    def analysis_size(self, marks: Marks) -> int:
+        """Subsets of the named items × the marked sizes (plus each subset's own ends)."""
+        subsets: int = 2 ** len(self._named(marks))
+        return subsets * (len(self._sizes(marks)) + 2)
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """Stand-ins: each subset of the named items with each size it can have."""
+        named = self._named(marks)
+        others = len(self.items) - len(named)
+        sizes = self._sizes(marks)
+        for n in range(len(named) + 1):
+            for chosen in itertools.combinations(named, n):
+                ends = {n, n + others}
+                for size in sorted(ends | {s for s in sizes if n <= s <= n + others}):
+                    yield Present(frozenset(chosen), size, frozenset(named))
+
+    def concrete(self, value: Any) -> Any:
+        """The named items chosen, and the first other items up to the size, in declared order."""
+        if not isinstance(value, Present):
+            return value
+        extra = len(value) - len(value.chosen)
+        out = []
+        for item in self.items:
+            if item in value.chosen:
+                out.append(item)
+            elif extra > 0 and item not in value.named:
+                out.append(item)
+                extra -= 1
+        return tuple(out)
 
     def values(self, st: Any) -> Any:
         """Any subset of the items, none and all included."""
@@ -525,22 +626,84 @@ class Assessed(FieldSpec):
             value += self.step
 
     def domain(self) -> tuple[Any, ...]:
-        """None chosen, one at each end, and the most entries at the top of the range."""
+        """None chosen, and one at the top of the range."""
+        return ((), (Assessment(self.range[1], "analysis"),))
+
+    def _counts(self, marks: Marks) -> list[int]:
+        _low, high = self.range
+        beyond = max(marks.counts, default=0) + 1
+        if self.max_entries is not None:
+            most = self.max_entries
+        elif high > 0:  # no last count: go past every mark and past the span of the score
+            reach = marks.span + max(marks.sums, default=Decimal(0)) + high
+            most = max(beyond, int((reach / high).to_integral_value(ROUND_CEILING)))
+        else:
+            most = beyond
+        return sorted({0, min(1, most), most, *(m for m in marks.counts if 0 <= m <= most)})
+
+    def _pairs(self, marks: Marks) -> Iterator[tuple[int, Decimal]]:
+        # Conditions see how many entries there are, rules what they add up to. Between two
+        # marked counts the sums reachable are those of [a·low, b·high] on the step, and each rule
+        # is linear in the sum between its marks: the ends and the sums either side of each mark.
         low, high = self.range
-        most = self.max_entries or 3
-        options: list[tuple[Assessment, ...]] = [(), (Assessment(low, "analysis"),)]
-        options.append(tuple(Assessment(high, "analysis") for _ in range(most)))
-        return tuple(options)
+        step = self.step
+        counts = self._counts(marks)
+        # Each count alone too: a count can be a cell of its own between two conditions.
+        for a, b in [*zip(counts, counts, strict=True), *itertools.pairwise(counts)]:
+            pairs = {(a, a * low), (a, a * high), (b, b * low), (b, b * high)}
+            for mark in marks.sums:
+                below = (mark / step).to_integral_value(ROUND_FLOOR) * step
+                above = (mark / step).to_integral_value(ROUND_CEILING) * step
+                k = b if low == 0 else min(b, int((mark / low).to_integral_value(ROUND_FLOOR)))
+                if k >= a and k * low <= below:
+                    pairs.add((k, min(k * high, below)))
+                if high > 0:
+                    k = max(a, int((mark / high).to_integral_value(ROUND_CEILING)))
+                    if k <= b and above <= k * high:
+                        pairs.add((k, max(k * low, above)))
+            yield from sorted(pairs)
+
+    def analysis_size(self, marks: Marks) -> int:
+        """Four per marked count, and two per sum mark per marked count."""
+        return 2 * len(self._counts(marks)) * (4 + 2 * len(marks.sums))
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """Stand-ins: (how many entries, what they add up to)."""
+        seen: set[tuple[int, Decimal]] = set()
+        for count, amount in self._pairs(marks):
+            if (count, amount) not in seen:
+                seen.add((count, amount))
+                yield Amounts(count, amount)
+
+    def concrete(self, value: Any) -> Any:
+        """``count`` entries inside the range adding up to the sum."""
+        if not isinstance(value, Amounts):
+            return value
+        low, high = self.range
+        left = value.sum - low * value.count
+        out = []
+        for _ in range(value.count):
+            bump = min(left, high - low)
+            out.append(Assessment(low + bump, "analysis"))
+            left -= bump
+        return tuple(out)
 
     def values(self, st: Any) -> Any:
-        """Lists of amounts on the step inside the range (ends included), each with a reason."""
-        amounts = list(self.amounts())
+        """Lists of amounts on the step inside the range (ends included), each with a reason.
+
+        Amounts are drawn as a number of steps above the low end, so a fine step over a wide
+        range is never listed."""
+        low, high = self.range
+        steps = int((high - low) / self.step)
+        amount = st.one_of(
+            st.sampled_from([low, high]), st.integers(0, steps).map(lambda n: low + n * self.step)
+        )
         entry = st.builds(
             lambda p, r: {"points": p, "reason": r},
-            st.sampled_from(amounts),
+            amount,
             st.sampled_from(["情节较轻", "情节严重", "迟到3次"]),
         )
-        return st.lists(entry, max_size=self.max_entries or 4)
+        return st.lists(entry, max_size=min(self.max_entries or 4, 8))
 
     def defects(self, st: Any) -> Any:
         """Amounts outside the range or off the step, blank reasons, too many entries."""
@@ -619,7 +782,36 @@ class Assessed(FieldSpec):
 
 def total(entries: tuple[Assessment, ...]) -> Decimal:
     """The sum of chosen amounts."""
+    if isinstance(entries, Amounts):
+        return entries.sum
     return sum((e.points for e in entries), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class Present:
+    """Analysis stand-in for a checklist value: which of the items rules name are present, and
+    how many items in all (the others are unnamed, so any of them will do)."""
+
+    chosen: frozenset[str]
+    size: int
+    named: frozenset[str] = frozenset()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Amounts:
+    """Analysis stand-in for an assessed value: how many entries, and what they add up to."""
+
+    count: int
+    sum: Decimal
+
+    def __len__(self) -> int:
+        return self.count
 
 
 FieldUnion = Annotated[Flag | Count | Checklist | Choice | Assessed, Field(discriminator="type")]
