@@ -90,6 +90,37 @@ def test_the_static_range_of_a_random_rubric_is_attained(scorer: rubric.Rubric, 
     assert result.total == ranges.total[0 if end == "low" else 1]
 
 
+LARGE = rubrics(large_domains=True, max_categories=2, max_criteria=3)
+
+
+@given(LARGE.flatmap(seeded))
+def test_the_static_range_contains_every_score_on_large_domains(pair: tuple[Any, dict[str, Any]]) -> None:
+    # Fine-step assessed ranges, 100+ item checklists and many flags: exact or bound, the range
+    # is never narrower than a score real evidence obtains.
+    scorer, record = pair
+    result = scorer.score(record)
+    ranges = rubric_ranges(scorer.doc)
+    for criterion in result.criteria():
+        reach = ranges.criteria[criterion.id]
+        assert reach.low <= criterion.score <= reach.high, criterion.id
+    for category in result.categories:
+        low, high = ranges.categories[category.id]
+        assert low <= category.score <= high
+    assert ranges.total[0] <= result.total <= ranges.total[1]
+
+
+@given(LARGE, st.sampled_from(["low", "high"]))
+def test_an_exact_range_on_large_domains_is_attained_by_its_witness(scorer: rubric.Rubric, end: str) -> None:
+    ranges = rubric_ranges(scorer.doc)
+    result = scorer.score(_witness(scorer, end))
+    for criterion in result.criteria():
+        reach = ranges.criteria[criterion.id]
+        if reach.exact:
+            assert criterion.score == getattr(reach, end), criterion.id
+    if ranges.exact:
+        assert result.total == ranges.total[0 if end == "low" else 1]
+
+
 @given(SCORED)
 def test_audit_entries_add_up_to_every_score(pair: tuple[Any, dict[str, Any]]) -> None:
     scorer, record = pair

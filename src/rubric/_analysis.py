@@ -24,6 +24,7 @@ from ._ranges import (
     CriterionAnalysis,
     Range,
     RubricRanges,
+    aggregate,
     criterion_range,
     raw_high,
     rubric_ranges,
@@ -79,7 +80,8 @@ def _tier_checks(path: Path, c: Criterion) -> Iterator[Problem]:
                 )
 
 
-def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
+def _criterion_checks(path: Path, analysis: CriterionAnalysis, r: Range) -> Iterator[Problem]:
+    c = analysis.criterion
     if c.upper > c.points:
         yield Problem(
             "cap-above-points",
@@ -112,7 +114,7 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             (*path, "rules"),
             severity="note",
         )
-    most = raw_high(c)
+    most = raw_high(analysis)
     if most > c.upper:
         shown = "without limit" if most == INFINITY else f"to {text(most)}"
         yield Problem(
@@ -121,7 +123,7 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             (*path, "rules"),
             severity="note",
         )
-    for index in shadowed(CriterionAnalysis(c)):
+    for index in shadowed(analysis):
         rule = c.clauses()[index]
         yield Problem(
             "never-changes-score",
@@ -193,10 +195,16 @@ def _category_checks(
     yield from _notes(category.id, category.notes, (*path, "notes"))
 
 
-def _rubric_checks(rubric: Rubric, ranges: RubricRanges) -> Iterator[Problem]:
+def _rubric_checks(rubric: Rubric) -> Iterator[Problem]:
     doc = rubric.doc
+    criteria: dict[str, Range] = {}
     for path, criterion in _criterion_paths(doc):
-        yield from _criterion_checks(path, criterion, ranges.criteria[criterion.id])
+        # One analysis per criterion, dropped once its findings are out: memory stays that of
+        # the largest criterion, not of the rubric.
+        analysis = CriterionAnalysis(criterion)
+        criteria[criterion.id] = analysis.range()
+        yield from _criterion_checks(path, analysis, criteria[criterion.id])
+    ranges = aggregate(doc, criteria)
     maximum = sum((c.maximum for c in doc.categories), ZERO)
     if maximum != doc.points:
         yield Problem(
@@ -289,8 +297,7 @@ def limited(problems: Iterable[Problem]) -> list[Problem]:
 
 def check_rubric(rubric: Rubric) -> list[Problem]:
     """Every static finding about a loaded rubric: errors, warnings and notes, placed in the file."""
-    ranges = rubric_ranges(rubric.doc)
-    return [rubric.positions.locate(p) for p in limited(_rubric_checks(rubric, ranges))]
+    return [rubric.positions.locate(p) for p in limited(_rubric_checks(rubric))]
 
 
 def _grade_checks(doc: Any) -> Iterator[Problem]:
@@ -359,10 +366,12 @@ class PartialScore:
     open_facts: tuple[OpenFact, ...]  # most consequential first
 
 
-def _swing(criterion: Criterion, known: Mapping[str, Any], name: str, best: Mapping[str, Any]) -> Decimal:
+def _swing(
+    analysis: CriterionAnalysis, known: Mapping[str, Any], name: str, best: Mapping[str, Any]
+) -> Decimal:
     # With the criterion's other open facts at their best, how far can this one move the score?
     assumed = {**{k: v for k, v in best.items() if k not in known and k != name}, **known}
-    reach = criterion_range(criterion, assumed)
+    reach = analysis.narrowed(assumed).range()
     return reach.high - reach.low
 
 
@@ -384,15 +393,16 @@ def _partial_score(rubric: Rubric, record: Any, positions: Any) -> PartialScore:
     problems = [p for p in problems if p.code != "missing"]
     if problems:
         raise evidence_error(problems, positions)
-    ranges = rubric_ranges(rubric.doc, facts)
+    criteria: dict[str, Range] = {}
     open_facts = []
     for _, criterion in _criterion_paths(rubric.doc):
         known = facts.get(criterion.id, {})
-        best = ranges.criteria[criterion.id].high_facts
+        analysis = CriterionAnalysis(criterion, known)
+        reach = criteria[criterion.id] = analysis.range()
         for name, spec in criterion.evidence.items():
             if name not in known:
-                open_facts.append(
-                    OpenFact(criterion.id, name, spec.label, _swing(criterion, known, name, best))
-                )
+                swing = _swing(analysis, known, name, reach.high_facts)
+                open_facts.append(OpenFact(criterion.id, name, spec.label, swing))
+    ranges = aggregate(rubric.doc, criteria)
     open_facts.sort(key=lambda f: (-f.swing, f.criterion, f.field))
     return PartialScore(ranges, tuple(open_facts))

@@ -18,6 +18,7 @@ possible?" half-way through an assessment.
 from __future__ import annotations
 
 import bisect
+import copy
 import functools
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
@@ -100,6 +101,26 @@ class CriterionAnalysis:
                     self.marks[name].merge(marks)
         self.groups = self._group()
         self._applies: list[Apply] | None = None
+        self._summaries: list[_Summary] | None = None
+        self._outcomes: dict[int, list[tuple[dict[str, Any], list[Decimal | None]]]] = {}
+
+    def narrowed(self, known: Mapping[str, Any]) -> CriterionAnalysis:
+        """The same criterion with other facts known (marks, groups and rules are reused)."""
+        other = copy.copy(self)
+        other.known = known
+        other._summaries = None
+        other._outcomes = {}
+        other.groups = [_Group(g.rules, g.fields) for g in self.groups]
+        for group in other.groups:
+            group.combinations = other._combinations(group)
+        return other
+
+    @property
+    def summaries(self) -> list[_Summary]:
+        """Each group's summary (worked out once)."""
+        if self._summaries is None:
+            self._summaries = [self.summary(g) for g in self.groups]
+        return self._summaries
 
     @property
     def applies(self) -> list[Apply]:
@@ -163,18 +184,27 @@ class CriterionAnalysis:
                 return 0
         return count
 
-    def outcomes(self, group: _Group) -> Iterator[tuple[dict[str, Any], list[Decimal | None]]]:
-        """Each combination of the group's values, with each rule's capped points (None: n/a)."""
+    def outcomes(self, group: _Group) -> list[tuple[dict[str, Any], list[Decimal | None]]]:
+        """Each combination of the group's values, with each rule's capped points (None: n/a).
+
+        Kept while this analysis lives (at most ``BUDGET`` points per group): the range and the
+        never-changes check read the same combinations."""
+        cached = self._outcomes.get(id(group))
+        if cached is not None:
+            return cached
         applies = self.applies
-        rules = [(i, applies[i], self.clauses[i].rule_cap) for i in group.rules]
+        rules = [(applies[i], self.clauses[i].rule_cap) for i in group.rules]
         lists = [list(self.values(name)) for name in group.fields]
+        out = []
         for combo in itertools.product(*lists):
             facts = dict(zip(group.fields, combo, strict=True))
-            out: list[Decimal | None] = []
-            for _, apply, cap in rules:
+            points: list[Decimal | None] = []
+            for apply, cap in rules:
                 raw = apply(facts)
-                out.append(None if raw is None else _capped(raw, cap))
-            yield facts, out
+                points.append(None if raw is None else _capped(raw, cap))
+            out.append((facts, points))
+        self._outcomes[id(group)] = out
+        return out
 
     def vetoes(self, group: _Group) -> list[bool]:
         """Which of the group's rules are vetoes."""
@@ -240,8 +270,7 @@ class CriterionAnalysis:
         can_veto = must_veto = False
         is_exact = True
         veto_facts: dict[str, Any] = {}
-        for group in self.groups:
-            s = self.summary(group)
+        for s in self.summaries:
             is_exact = is_exact and s.exact
             if s.can_veto:
                 can_veto = True
@@ -274,10 +303,9 @@ def criterion_range(criterion: Criterion, known: Mapping[str, Any] | None = None
     return CriterionAnalysis(criterion, known).range()
 
 
-def raw_high(criterion: Criterion) -> Decimal:
+def raw_high(analysis: CriterionAnalysis) -> Decimal:
     """The most the rules could add up to before the criterion's cap (may be infinite)."""
-    analysis = CriterionAnalysis(criterion)
-    return criterion.base + analysis.interval(range(len(criterion.rules)))[1]
+    return analysis.criterion.base + analysis.interval(range(len(analysis.clauses)))[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,8 +379,7 @@ def shadowed(analysis: CriterionAnalysis) -> Iterator[int]:
     Only groups enumerated within the budget are judged; other groups' points are taken exactly
     when few, else as their interval (which can only make a rule look like it matters)."""
     c = analysis.criterion
-    summaries = [analysis.summary(g) for g in analysis.groups]
-    for group, others in zip(analysis.groups, _others(summaries), strict=True):
+    for group, others in zip(analysis.groups, _others(analysis.summaries), strict=True):
         if not group.combinations:
             continue
         vetoes = analysis.vetoes(group)
@@ -390,18 +417,21 @@ class RubricRanges:
 def rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None = None) -> RubricRanges:
     """Reachable ranges (criteria are independent, so sums and clamps compose)."""
     with exact():
-        return _rubric_ranges(doc, known)
+        criteria = {
+            c.id: criterion_range(c, (known or {}).get(c.id)) for cat in doc.categories for c in cat.criteria
+        }
+        return aggregate(doc, criteria)
 
 
-def _rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None) -> RubricRanges:
-    criteria, categories, exact_categories = {}, {}, {}
+def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
+    """Category and total ranges from the criteria's (exact when every criterion's is)."""
+    categories, exact_categories = {}, {}
     total_low, total_high = ZERO, ZERO
     for category in doc.categories:
         low, high = ZERO, ZERO
         is_exact = True
         for criterion in category.criteria:
-            r = criterion_range(criterion, (known or {}).get(criterion.id))
-            criteria[criterion.id] = r
+            r = criteria[criterion.id]
             low, high = low + r.low, high + r.high
             is_exact = is_exact and r.exact
         low = max(category.floor, min(category.upper, low))
@@ -410,4 +440,4 @@ def _rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None
         exact_categories[category.id] = is_exact
         total_low, total_high = total_low + low, total_high + high
     total = (max(doc.floor, min(doc.upper, total_low)), max(doc.floor, min(doc.upper, total_high)))
-    return RubricRanges(criteria, categories, total, all(exact_categories.values()), exact_categories)
+    return RubricRanges(dict(criteria), categories, total, all(exact_categories.values()), exact_categories)
