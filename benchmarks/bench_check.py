@@ -20,7 +20,6 @@ import datetime
 import os
 import platform
 import random
-import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -158,12 +157,14 @@ def main() -> None:
         args.criteria, args.items = [100], 10_000
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     print(f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, load average {load:.2f}")
     print()
     print(
-        f"{'rubric':<32} {'load s':>8} {'check s':>9} {'check MiB':>9} {'partial s':>9} {'part. MiB':>9}  finds  range"
+        f"{'rubric':<32} {'load s':>8} {'check s':>9} {'check MiB':>9} {'partial s':>9} {'part. MiB':>9}"
+        "  finds  range"
     )
     rng = random.Random(2013)
     for count in args.criteria:

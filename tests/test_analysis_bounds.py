@@ -9,6 +9,7 @@ never by the clock.
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from collections.abc import Callable
 from decimal import Decimal
@@ -390,3 +391,31 @@ def test_a_run_shows_at_most_max_findings_and_still_counts_hidden_errors(
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert out.count("\n") <= MAX_FINDINGS + 1
+
+
+def test_a_category_cap_below_its_points_is_an_unreachable_maximum_unless_a_note_waives_it() -> None:
+    rules = [{"deduct": 5, "when": {"not": "ok"}, "clause": "不合格扣5分"}]
+    data = one_criterion_data({"ok": {"type": "flag", "label": "合格"}}, rules)
+    data["categories"][0]["cap"] = 6
+    found = [p for p in check(Rubric.from_data(data)) if p.code == "unreachable-max"]
+    # The criterion reaches its 10; the category's own cap of 6 is what falls short.
+    assert [(p.severity, p.path) for p in found[:1]] == [("error", ("categories", 0, "cap"))]
+    data["categories"][0]["notes"] = [
+        {"quote": "最多6分", "reading": "类别封顶6分", "waives": ["unreachable-max"]}
+    ]
+    found = [p for p in check(Rubric.from_data(data)) if p.code == "unreachable-max"]
+    assert found[0].severity == "warning"
+    assert found[0].message.endswith("waived: 类别封顶6分")
+
+
+def test_partial_json_says_whether_each_range_is_exact(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flags.yaml"
+    path.write_text(seventeen_flags().to_yaml(), encoding="utf-8")
+    record = tmp_path / "record.yaml"
+    record.write_text("C1: {f0: true}\n", encoding="utf-8")
+    assert main(["score", "--partial", "--json", str(path), str(record)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["total"]["exact"] is False
+    assert out["criteria"]["C1"] == {"low": "0", "high": "10", "exact": False}
