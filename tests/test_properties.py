@@ -5,6 +5,7 @@ Run deeper with HYPOTHESIS_PROFILE=deep.
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 import rubric
 from rubric._analysis import rubric_ranges
 from rubric._conditions import Not
+from rubric._documents import parse
 from rubric._fields import Assessed, Checklist, Count, Flag
 from rubric._result import AuditEntry, Result
 from rubric.testing import composites, evidence, invalid_evidence, rubrics
@@ -119,6 +121,23 @@ def test_an_exact_range_on_large_domains_is_attained_by_its_witness(scorer: rubr
             assert criterion.score == getattr(reach, end), criterion.id
     if ranges.exact:
         assert result.total == ranges.total[0 if end == "low" else 1]
+
+
+@given(st.one_of(RANDOM, LARGE.flatmap(seeded)))
+def test_a_rule_check_calls_useless_changes_no_score(pair: tuple[Any, dict[str, Any]]) -> None:
+    scorer, record = pair
+    flagged = [p.path for p in rubric.check(scorer) if p.code == "never-changes-score"]
+    if not flagged:
+        return
+    data = parse(scorer.to_yaml().encode("utf-8")).data
+    before = scorer.score(record)
+    for path in flagged:
+        _, i, _, j, _, k = path
+        changed = copy.deepcopy(data)
+        criterion = changed["categories"][i]["criteria"][j]
+        del criterion["rules"][k]
+        after = rubric.Rubric.from_data(changed).score(record)
+        assert after.criterion(criterion["id"]).score == before.criterion(criterion["id"]).score, path
 
 
 @given(SCORED)

@@ -357,10 +357,11 @@ class Checklist(FieldSpec):
             )
         defects: list[Defect] = []
         present: set[str] = set()
+        known = self._known or frozenset(self.items)  # empty only if built without validation
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 defects.append(Defect("wrong-type", f"expected an item name, got {_kind(item)}", (index,)))
-            elif item not in self._known:
+            elif item not in known:
                 close = suggest(item, self.items) if len(self.items) <= MAX_SUGGEST else ""
                 hint = close or "known items: " + listed(self.items)
                 defects.append(Defect("unknown-item", f"unknown item {short_repr(item)}", (index,), hint))
@@ -377,7 +378,8 @@ class Checklist(FieldSpec):
         return ((), self.items)
 
     def _named(self, marks: Marks) -> list[str]:
-        return [item for item in sorted(marks.items) if item in self._known]
+        known = self._known or frozenset(self.items)
+        return [item for item in sorted(marks.items) if item in known]
 
     def _sizes(self, marks: Marks) -> list[int]:
         # Rules see a checklist through how many items are present and which named items are:
