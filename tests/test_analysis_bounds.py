@@ -419,3 +419,15 @@ def test_partial_json_says_whether_each_range_is_exact(
     out = json.loads(capsys.readouterr().out)
     assert out["total"]["exact"] is False
     assert out["criteria"]["C1"] == {"low": "0", "high": "10", "exact": False}
+
+
+def test_rules_naming_unknown_fields_among_thousands_get_short_messages() -> None:
+    # Each message once listed every declared field: 300 rules × 5,000 names ran to megabytes.
+    fields = {f"field{i}": {"type": "flag", "label": "条件"} for i in range(5000)}
+    rules = [{"deduct": 1, "when": f"missing{i}", "clause": "扣1分"} for i in range(300)]
+    with pytest.raises(rubric.RubricError) as caught:
+        one_criterion(fields, rules)
+    problems = caught.value.problems
+    assert len(problems) == 300
+    assert all(len(str(p)) < 400 for p in problems)
+    assert problems[0].message.endswith("field9, … and 4990 more")

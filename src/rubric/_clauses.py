@@ -21,8 +21,7 @@ from ._conditions import All, AnyOf, Condition, Facts, Not, Test, compile_condit
 from ._conditions import check as check_condition
 from ._conditions import reads as condition_reads
 from ._conditions import samples as condition_samples
-from ._errors import suggest
-from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Marks, listed, total
+from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Marks, close_name, listed, total
 from ._numbers import ZERO, NonEmpty, Points
 
 INFINITY = Decimal("Infinity")
@@ -109,7 +108,7 @@ class Clause(BaseModel):
                 "unknown-field",
                 f"'{name}' is not a declared evidence field of this criterion; declared: {declared}",
                 (self.kind,),
-                suggest(name, fields),
+                close_name(name, fields),
             )
         elif not isinstance(spec, self.target_type):
             yield Defect(
@@ -393,7 +392,7 @@ class Tiers(Clause):
                     "unknown-level",
                     f"level '{level}' is not an option of '{self.tiers}'",
                     ("levels", level),
-                    suggest(level, spec.options),
+                    close_name(level, spec.options),
                 )
 
     @classmethod

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Annotated, Any, ClassVar, Literal
@@ -63,6 +63,11 @@ class Marks:
         self.counts |= other.counts
         self.items |= other.items
         self.sums |= other.sums
+
+
+def close_name(word: str, names: Sequence[str] | Mapping[str, Any]) -> str:
+    """A did-you-mean hint, skipped among more names than ``MAX_SUGGEST`` (difflib is O(n) each)."""
+    return suggest(word, names) if len(names) <= MAX_SUGGEST else ""
 
 
 def listed(names: Iterable[str], sep: str = "、") -> str:
@@ -362,8 +367,7 @@ class Checklist(FieldSpec):
             if not isinstance(item, str):
                 defects.append(Defect("wrong-type", f"expected an item name, got {_kind(item)}", (index,)))
             elif item not in known:
-                close = suggest(item, self.items) if len(self.items) <= MAX_SUGGEST else ""
-                hint = close or "known items: " + listed(self.items)
+                hint = close_name(item, self.items) or "known items: " + listed(self.items)
                 defects.append(Defect("unknown-item", f"unknown item {short_repr(item)}", (index,), hint))
             elif item in present:
                 defects.append(Defect("duplicate-item", f"item '{item}' is listed twice", (index,)))
@@ -483,7 +487,7 @@ class Choice(FieldSpec):
             return value
         if not isinstance(value, str):
             raise Invalid(Defect("wrong-type", f"expected one of the options, got {_kind(value)}"))
-        hint = suggest(value, self.options) or "options: " + "、".join(self.options)
+        hint = close_name(value, self.options) or "options: " + listed(self.options)
         raise Invalid(Defect("unknown-option", f"unknown option {short_repr(value)}", (), hint))
 
     def domain(self) -> tuple[Any, ...]:
