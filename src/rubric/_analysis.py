@@ -8,7 +8,7 @@ the rubric and an error is never hidden from the exit code.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -366,12 +366,10 @@ class PartialScore:
     open_facts: tuple[OpenFact, ...]  # most consequential first
 
 
-def _swing(
-    analysis: CriterionAnalysis, known: Mapping[str, Any], name: str, best: Mapping[str, Any]
-) -> Decimal:
-    # With the criterion's other open facts at their best, how far can this one move the score?
-    assumed = {**{k: v for k, v in best.items() if k not in known and k != name}, **known}
-    reach = analysis.narrowed(assumed).range()
+def _swing(fixed: CriterionAnalysis, name: str) -> Decimal:
+    # With the criterion's other open facts at their best (``fixed`` knows every fact), how far
+    # can this one move the score?
+    reach = fixed.reopened(name).range()
     return reach.high - reach.low
 
 
@@ -399,10 +397,12 @@ def _partial_score(rubric: Rubric, record: Any, positions: Any) -> PartialScore:
         known = facts.get(criterion.id, {})
         analysis = CriterionAnalysis(criterion, known)
         reach = criteria[criterion.id] = analysis.range()
+        if len(known) == len(criterion.evidence):
+            continue
+        fixed = analysis.narrowed({**reach.high_facts, **known})
         for name, spec in criterion.evidence.items():
             if name not in known:
-                swing = _swing(analysis, known, name, reach.high_facts)
-                open_facts.append(OpenFact(criterion.id, name, spec.label, swing))
+                open_facts.append(OpenFact(criterion.id, name, spec.label, _swing(fixed, name)))
     ranges = aggregate(rubric.doc, criteria)
     open_facts.sort(key=lambda f: (-f.swing, f.criterion, f.field))
     return PartialScore(ranges, tuple(open_facts))

@@ -115,6 +115,25 @@ class CriterionAnalysis:
             group.combinations = other._combinations(group)
         return other
 
+    def reopened(self, name: str) -> CriterionAnalysis:
+        """This analysis with one known fact open again: only the group reading it is analysed
+        anew (the others keep their summaries), which makes ranking open facts cheap."""
+        other = copy.copy(self)
+        other.known = {k: v for k, v in self.known.items() if k != name}
+        other._outcomes = {}
+        groups, summaries = [], []
+        for group, summary in zip(self.groups, self.summaries, strict=True):
+            if name not in group.fields:
+                groups.append(group)
+                summaries.append(summary)
+                continue
+            opened = _Group(group.rules, group.fields)
+            opened.combinations = other._combinations(opened)
+            groups.append(opened)
+            summaries.append(other.summary(opened))
+        other.groups, other._summaries = groups, summaries
+        return other
+
     @property
     def summaries(self) -> list[_Summary]:
         """Each group's summary (worked out once)."""
