@@ -431,3 +431,29 @@ def test_rules_naming_unknown_fields_among_thousands_get_short_messages() -> Non
     assert len(problems) == 300
     assert all(len(str(p)) < 400 for p in problems)
     assert problems[0].message.endswith("field9, … and 4990 more")
+
+
+def test_a_rule_that_matters_only_between_the_ends_of_a_checklist_is_not_called_useless() -> None:
+    # 1 − 0.5 × missing − 0.5 × missing, floored at 0: with nothing or everything present either
+    # rule alone gives the same score, but with one item missing both give 0 and one gives 0.5.
+    rules = [{"per_missing": "docs", "points": D("0.5"), "clause": f"缺一项扣0.5分({n})"} for n in (1, 2)]
+    scorer = one_criterion(
+        {"docs": {"type": "checklist", "label": "材料", "items": ["计划", "部署"]}}, rules, points=1
+    )
+    assert scorer.score({"C1": {"docs": ["计划"]}}).total == D(0)
+    assert one_criterion(
+        {"docs": {"type": "checklist", "label": "材料", "items": ["计划", "部署"]}}, rules[1:], points=1
+    ).score({"C1": {"docs": ["计划"]}}).total == D("0.5")
+    assert "never-changes-score" not in codes(check(scorer))
+
+
+def test_sums_of_many_other_groups_are_not_multiplied_out_in_the_useless_rule_check() -> None:
+    # Three independent counts of 0–1500 at 1, 1501 and 1501² points a unit: each gives 1501
+    # sums, and multiplying two of them out held 2,253,001 distinct Decimals at once (表二 took
+    # 80 s this way).
+    fields = {f"n{i}": {"type": "count", "label": "次数", "max": 1500} for i in range(3)}
+    rules = [{"award_each": f"n{i}", "points": 1501**i, "clause": f"每次加分({i})"} for i in range(3)]
+    scorer = one_criterion(fields, rules, start="zero", points=100)
+    problems, peak = peak_of(lambda: check(scorer))
+    assert peak < 20 * MB
+    assert "never-changes-score" not in codes(problems)

@@ -6,6 +6,8 @@ Run deeper with HYPOTHESIS_PROFILE=deep.
 from __future__ import annotations
 
 import copy
+import itertools
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -138,6 +140,49 @@ def test_a_rule_check_calls_useless_changes_no_score(pair: tuple[Any, dict[str, 
         del criterion["rules"][k]
         after = rubric.Rubric.from_data(changed).score(record)
         assert after.criterion(criterion["id"]).score == before.criterion(criterion["id"]).score, path
+
+
+def _every_value(spec: Any) -> list[Any] | None:
+    """Every valid value of a small field (None when there are too many to list)."""
+    if isinstance(spec, Flag):
+        return [False, True]
+    if isinstance(spec, Count):
+        return list(range(spec.max + 1))
+    if isinstance(spec, Checklist):
+        return [list(c) for n in range(len(spec.items) + 1) for c in itertools.combinations(spec.items, n)]
+    if isinstance(spec, Assessed):
+        if spec.max_entries is None:
+            return None
+        amounts = list(spec.amounts())
+        return [
+            [{"points": a, "reason": "理由"} for a in chosen]
+            for n in range(spec.max_entries + 1)
+            for chosen in itertools.combinations_with_replacement(amounts, n)
+        ]
+    return list(spec.options)
+
+
+@given(rubrics(max_categories=1, max_criteria=2))
+def test_a_useless_rule_changes_no_score_for_any_evidence_of_a_small_rubric(scorer: rubric.Rubric) -> None:
+    # Every record of each criterion is scored with and without each rule check calls useless.
+    flagged = [p.path for p in rubric.check(scorer) if p.code == "never-changes-score"]
+    data = parse(scorer.to_yaml().encode("utf-8")).data
+    rest = {cid: dict(r.low_witness) for cid, r in rubric_ranges(scorer.doc).criteria.items()}
+    for path in flagged:
+        _, _, _, j, _, k = path
+        criterion = scorer.doc.categories[0].criteria[j]
+        domains = [_every_value(spec) for spec in criterion.evidence.values()]
+        if any(d is None for d in domains) or math.prod(len(d) for d in domains if d) > 5000:
+            continue
+        changed = copy.deepcopy(data)
+        del changed["categories"][0]["criteria"][j]["rules"][k]
+        without = rubric.Rubric.from_data(changed)
+        for combo in itertools.product(*(d for d in domains if d is not None)):
+            record = {**rest, criterion.id: dict(zip(criterion.evidence, combo, strict=True))}
+            assert (
+                without.score(record).criterion(criterion.id).score
+                == scorer.score(record).criterion(criterion.id).score
+            ), (path, record[criterion.id])
 
 
 @given(SCORED)

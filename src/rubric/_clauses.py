@@ -21,7 +21,8 @@ from ._conditions import All, AnyOf, Condition, Facts, Not, Test, compile_condit
 from ._conditions import check as check_condition
 from ._conditions import reads as condition_reads
 from ._conditions import samples as condition_samples
-from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Marks, close_name, listed, total
+from ._domains import Marks
+from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, close_name, listed, total
 from ._numbers import ZERO, NonEmpty, Points
 
 INFINITY = Decimal("Infinity")

@@ -10,12 +10,26 @@ from __future__ import annotations
 import itertools
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from ._domains import (
+    Amounts,
+    Marks,
+    Present,
+    assessed_all,
+    assessed_amounts,
+    assessed_size,
+    assessed_values,
+    checklist_all,
+    checklist_size,
+    checklist_value,
+    checklist_values,
+    counts,
+)
 from ._errors import Path, short_repr, suggest
 from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, Whole, json_number, text
 
@@ -41,28 +55,6 @@ class Invalid(Exception):
     def __init__(self, *defects: Defect) -> None:
         super().__init__(defects[0].message)
         self.defects = defects
-
-
-@dataclass(slots=True)
-class Marks:
-    """What a criterion's rules observe of one field, for static analysis.
-
-    ``counts``: sizes (a count, the items present, the entries chosen) on either side of which
-    some rule's result can change; ``items``: checklist items a condition tests by name;
-    ``sums``: assessed totals at which a rule's result changes slope (its cap); ``span``: how far
-    a score can move, so an unlimited field is tried just past it.
-    """
-
-    counts: set[int] = field(default_factory=set)
-    items: set[str] = field(default_factory=set)
-    sums: set[Decimal] = field(default_factory=set)
-    span: Decimal = Decimal(0)
-
-    def merge(self, other: Marks) -> None:
-        """Add another rule's marks on the same field."""
-        self.counts |= other.counts
-        self.items |= other.items
-        self.sums |= other.sums
 
 
 def close_name(word: str, names: Sequence[str] | Mapping[str, Any]) -> str:
@@ -156,6 +148,11 @@ class FieldSpec(BaseModel):
     def concrete(self, value: Any) -> Any:
         """A valid record value for an analysis value (a witness)."""
         return value
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Every value the rules can tell apart, or None when there are more than ``limit``."""
+        values = self.domain()
+        return list(values) if len(values) <= limit else None
 
     def canonical(self, value: Any) -> Any:
         """The one canonical form of a valid value (for hashing and the audit trail)."""
@@ -284,17 +281,17 @@ class Count(FieldSpec):
         """Zero, one, two and the maximum: scores are monotone in a count."""
         return tuple(sorted({0, min(1, self.max), min(2, self.max), self.max}))
 
-    def _counts(self, marks: Marks) -> list[int]:
-        # Between two marks every rule is linear in the count, so its ends are enough.
-        return sorted({*self.domain(), *(m for m in marks.counts if 0 <= m <= self.max)})
-
     def analysis_size(self, marks: Marks) -> int:
         """The ends and each mark."""
-        return len(self._counts(marks))
+        return len(counts({*self.domain()}, marks, self.max))
 
     def analysis_values(self, marks: Marks) -> Iterator[Any]:
         """0, 1, 2, the maximum and every count a rule marks."""
-        return iter(self._counts(marks))
+        return iter(counts({*self.domain()}, marks, self.max))
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Every count, when few."""
+        return list(range(self.max + 1)) if self.max < limit else None
 
     def fast(self) -> Callable[[Any], bool]:
         """An int in range (bool is a subclass of int, hence the exact type test)."""
@@ -385,41 +382,21 @@ class Checklist(FieldSpec):
         known = self._known or frozenset(self.items)
         return [item for item in sorted(marks.items) if item in known]
 
-    def _sizes(self, marks: Marks) -> list[int]:
-        # Rules see a checklist through how many items are present and which named items are:
-        # between two marked sizes every rule is linear in the size, so its ends are enough.
-        most = len(self.items)
-        return sorted({0, most, *(m for m in marks.counts if 0 <= m <= most)})
-
     def analysis_size(self, marks: Marks) -> int:
         """Subsets of the named items × the marked sizes (plus each subset's own ends)."""
-        subsets: int = 2 ** len(self._named(marks))
-        return subsets * (len(self._sizes(marks)) + 2)
+        return checklist_size(len(self.items), len(self._named(marks)), marks)
 
     def analysis_values(self, marks: Marks) -> Iterator[Any]:
-        """Stand-ins: each subset of the named items with each size it can have."""
-        named = self._named(marks)
-        others = len(self.items) - len(named)
-        sizes = self._sizes(marks)
-        for n in range(len(named) + 1):
-            for chosen in itertools.combinations(named, n):
-                ends = {n, n + others}
-                for size in sorted(ends | {s for s in sizes if n <= s <= n + others}):
-                    yield Present(frozenset(chosen), size, frozenset(named))
+        """Stand-ins: each subset of the items a condition names, with each size it can have."""
+        return checklist_values(len(self.items), self._named(marks), marks)
 
     def concrete(self, value: Any) -> Any:
-        """The named items chosen, and the first other items up to the size, in declared order."""
-        if not isinstance(value, Present):
-            return value
-        extra = len(value) - len(value.chosen)
-        out = []
-        for item in self.items:
-            if item in value.chosen:
-                out.append(item)
-            elif extra > 0 and item not in value.named:
-                out.append(item)
-                extra -= 1
-        return tuple(out)
+        """The items of a stand-in, in declared order."""
+        return checklist_value(self.items, value) if isinstance(value, Present) else value
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Each subset of the named items with every size."""
+        return checklist_all(len(self.items), self._named(marks), limit)
 
     def values(self, st: Any) -> Any:
         """Any subset of the items, none and all included."""
@@ -635,64 +612,23 @@ class Assessed(FieldSpec):
         """None chosen, and one at the top of the range."""
         return ((), (Assessment(self.range[1], "analysis"),))
 
-    def _counts(self, marks: Marks) -> list[int]:
-        _low, high = self.range
-        beyond = max(marks.counts, default=0) + 1
-        if self.max_entries is not None:
-            most = self.max_entries
-        elif high > 0:  # no last count: go past every mark and past the span of the score
-            reach = marks.span + max(marks.sums, default=Decimal(0)) + high
-            most = max(beyond, int((reach / high).to_integral_value(ROUND_CEILING)))
-        else:
-            most = beyond
-        return sorted({0, min(1, most), most, *(m for m in marks.counts if 0 <= m <= most)})
-
-    def _pairs(self, marks: Marks) -> Iterator[tuple[int, Decimal]]:
-        # Conditions see how many entries there are, rules what they add up to. Between two
-        # marked counts the sums reachable are those of [a·low, b·high] on the step, and each rule
-        # is linear in the sum between its marks: the ends and the sums either side of each mark.
-        low, high = self.range
-        step = self.step
-        counts = self._counts(marks)
-        # Each count alone too: a count can be a cell of its own between two conditions.
-        for a, b in [*zip(counts, counts, strict=True), *itertools.pairwise(counts)]:
-            pairs = {(a, a * low), (a, a * high), (b, b * low), (b, b * high)}
-            for mark in marks.sums:
-                below = (mark / step).to_integral_value(ROUND_FLOOR) * step
-                above = (mark / step).to_integral_value(ROUND_CEILING) * step
-                k = b if low == 0 else min(b, int((mark / low).to_integral_value(ROUND_FLOOR)))
-                if k >= a and k * low <= below:
-                    pairs.add((k, min(k * high, below)))
-                if high > 0:
-                    k = max(a, int((mark / high).to_integral_value(ROUND_CEILING)))
-                    if k <= b and above <= k * high:
-                        pairs.add((k, max(k * low, above)))
-            yield from sorted(pairs)
-
     def analysis_size(self, marks: Marks) -> int:
-        """Four per marked count, and two per sum mark per marked count."""
-        return 2 * len(self._counts(marks)) * (4 + 2 * len(marks.sums))
+        """A few per marked number of entries, and two per sum mark for each."""
+        return assessed_size(self.range[1], self.max_entries, marks)
 
     def analysis_values(self, marks: Marks) -> Iterator[Any]:
         """Stand-ins: (how many entries, what they add up to)."""
-        seen: set[tuple[int, Decimal]] = set()
-        for count, amount in self._pairs(marks):
-            if (count, amount) not in seen:
-                seen.add((count, amount))
-                yield Amounts(count, amount)
+        return assessed_values(*self.range, self.step, self.max_entries, marks)
 
     def concrete(self, value: Any) -> Any:
         """``count`` entries inside the range adding up to the sum."""
         if not isinstance(value, Amounts):
             return value
-        low, high = self.range
-        left = value.sum - low * value.count
-        out = []
-        for _ in range(value.count):
-            bump = min(left, high - low)
-            out.append(Assessment(low + bump, "analysis"))
-            left -= bump
-        return tuple(out)
+        return tuple(Assessment(a, "analysis") for a in assessed_amounts(*self.range, value))
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Every (entries, total) pair, when there is a last count and few pairs."""
+        return assessed_all(*self.range, self.step, self.max_entries, limit)
 
     def values(self, st: Any) -> Any:
         """Lists of amounts on the step inside the range (ends included), each with a reason.
@@ -791,33 +727,6 @@ def total(entries: tuple[Assessment, ...]) -> Decimal:
     if isinstance(entries, Amounts):
         return entries.sum
     return sum((e.points for e in entries), ZERO)
-
-
-@dataclass(frozen=True, slots=True)
-class Present:
-    """Analysis stand-in for a checklist value: which of the items rules name are present, and
-    how many items in all (the others are unnamed, so any of them will do)."""
-
-    chosen: frozenset[str]
-    size: int
-    named: frozenset[str] = frozenset()
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __contains__(self, item: object) -> bool:
-        return item in self.chosen
-
-
-@dataclass(frozen=True, slots=True)
-class Amounts:
-    """Analysis stand-in for an assessed value: how many entries, and what they add up to."""
-
-    count: int
-    sum: Decimal
-
-    def __len__(self) -> int:
-        return self.count
 
 
 FieldUnion = Annotated[Flag | Count | Checklist | Choice | Assessed, Field(discriminator="type")]

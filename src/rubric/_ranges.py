@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import Any
 
 from ._clauses import Apply, Clause
-from ._fields import FieldSpec, Marks
+from ._domains import Marks
+from ._fields import FieldSpec
 from ._model import Criterion, RubricDoc
 from ._numbers import ZERO, exact
 
@@ -82,7 +83,6 @@ class _Summary:
     low_facts: dict[str, Any] = field(default_factory=dict)
     high_facts: dict[str, Any] = field(default_factory=dict)
     veto_facts: dict[str, Any] = field(default_factory=dict)
-    sums: set[Decimal] | None = None  # the distinct points it can give, when few
 
 
 class CriterionAnalysis:
@@ -209,21 +209,44 @@ class CriterionAnalysis:
         Kept while this analysis lives (at most ``BUDGET`` points per group): the range and the
         never-changes check read the same combinations."""
         cached = self._outcomes.get(id(group))
-        if cached is not None:
-            return cached
+        if cached is None:
+            cached = self._outcomes[id(group)] = list(
+                self.evaluate(group, [list(self.values(name)) for name in group.fields])
+            )
+        return cached
+
+    def evaluate(
+        self, group: _Group, lists: list[list[Any]]
+    ) -> Iterator[tuple[dict[str, Any], list[Decimal | None]]]:
+        """Each combination of the values listed per field, with each rule's capped points."""
         applies = self.applies
         rules = [(applies[i], self.clauses[i].rule_cap) for i in group.rules]
-        lists = [list(self.values(name)) for name in group.fields]
-        out = []
         for combo in itertools.product(*lists):
             facts = dict(zip(group.fields, combo, strict=True))
             points: list[Decimal | None] = []
             for apply, cap in rules:
                 raw = apply(facts)
                 points.append(None if raw is None else _capped(raw, cap))
-            out.append((facts, points))
-        self._outcomes[id(group)] = out
-        return out
+            yield facts, points
+
+    def every_value(self, group: _Group) -> list[list[Any]] | None:
+        """Every value of each of the group's fields that its rules can tell apart, when the
+        combinations stay within the budget (else None)."""
+        limit = BUDGET // max(1, len(group.rules))
+        lists: list[list[Any]] = []
+        count = 1
+        for name in group.fields:
+            if name in self.known:
+                values: list[Any] | None = [self.known[name]]
+            else:
+                values = self.criterion.evidence[name].analysis_all(self.marks[name], limit)
+            if values is None:
+                return None
+            count *= len(values)
+            if count > limit:
+                return None
+            lists.append(values)
+        return lists
 
     def vetoes(self, group: _Group) -> list[bool]:
         """Which of the group's rules are vetoes."""
@@ -237,17 +260,12 @@ class CriterionAnalysis:
             return _Summary(low, high, False, any(vetoes))
         best: _Summary | None = None
         veto_facts: dict[str, Any] | None = None
-        sums: set[Decimal] | None = set()
         for facts, points in self.outcomes(group):
             if any(p is not None and v for p, v in zip(points, vetoes, strict=True)):
                 if veto_facts is None:
                     veto_facts = facts
                 continue
             total = sum((p for p, v in zip(points, vetoes, strict=True) if p is not None and not v), ZERO)
-            if sums is not None:
-                sums.add(total)
-                if len(sums) > MAX_SUMS:
-                    sums = None
             if best is None:
                 best = _Summary(total, total, True, False, low_facts=facts, high_facts=facts)
             elif total < best.low:
@@ -256,8 +274,7 @@ class CriterionAnalysis:
                 best.high, best.high_facts = total, facts
         if best is None:  # every combination vetoes
             assert veto_facts is not None
-            return _Summary(ZERO, ZERO, True, True, True, veto_facts=veto_facts, sums=set())
-        best.sums = sums
+            return _Summary(ZERO, ZERO, True, True, True, veto_facts=veto_facts)
         if veto_facts is not None:
             best.can_veto, best.veto_facts = True, veto_facts
         return best
@@ -346,8 +363,9 @@ class _Others:
         return i < len(self.values) and self.values[i] < below
 
 
-def _others(summaries: list[_Summary]) -> Iterator[_Others]:
-    """For each group, what all the other groups can give together (prefix and suffix sums keep
+def _others(summaries: list[_Summary], sums: list[set[Decimal] | None]) -> Iterator[_Others]:
+    """For each group, what all the other groups can give together: exactly when each gave all
+    its sums and they are few, else the interval of their ranges (prefix and suffix sums keep
     this linear in the number of groups)."""
     n = len(summaries)
     lows, highs, vetoes = [ZERO] * (n + 1), [ZERO] * (n + 1), [0] * (n + 1)
@@ -359,21 +377,24 @@ def _others(summaries: list[_Summary]) -> Iterator[_Others]:
         s = summaries[i]
         tail_low[i], tail_high[i] = tail_low[i + 1] + s.low, tail_high[i + 1] + s.high
         tail_veto[i] = tail_veto[i + 1] + s.must_veto
-    few = n - 1 <= MAX_EXACT_GROUPS and all(s.sums is not None for s in summaries)
+    few = n - 1 <= MAX_EXACT_GROUPS
     for skip in range(n):
         if vetoes[skip] + tail_veto[skip + 1]:
             yield _Others(None, ZERO, ZERO, empty=True)
             continue
         low, high = lows[skip] + tail_low[skip + 1], highs[skip] + tail_high[skip + 1]
-        sums: set[Decimal] | None = {ZERO} if few else None
-        for i, s in enumerate(summaries):
-            if sums is None:
+        exact_sums: set[Decimal] | None = {ZERO} if few else None
+        for i, group_sums in enumerate(sums):
+            if exact_sums is None or group_sums is None:
+                exact_sums = None
                 break
             if i != skip:
-                assert s.sums is not None
-                sums = {a + b for a in sums for b in s.sums}
-                sums = sums if len(sums) <= MAX_SUMS else None
-        yield _Others(None if sums is None else sorted(sums), low, high)
+                if len(exact_sums) * len(group_sums) > BUDGET:  # the sumset costs their product
+                    exact_sums = None
+                    break
+                exact_sums = {a + b for a in exact_sums for b in group_sums}
+                exact_sums = exact_sums if len(exact_sums) <= MAX_SUMS else None
+        yield _Others(None if exact_sums is None else sorted(exact_sums), low, high)
 
 
 def _differs(c: Criterion, others: _Others, a: Decimal, a_veto: bool, b: Decimal, *, b_veto: bool) -> bool:
@@ -392,19 +413,41 @@ def _differs(c: Criterion, others: _Others, a: Decimal, a_veto: bool, b: Decimal
     return others.meets(c.floor - c.base - y, c.upper - c.base - x)
 
 
+def _free_sums(
+    analysis: CriterionAnalysis, group: _Group, lists: list[list[Any]] | None
+) -> set[Decimal] | None:
+    """Every total a group can give without a veto, when all its values were listed and few."""
+    if lists is None:
+        return None
+    vetoes = analysis.vetoes(group)
+    out: set[Decimal] = set()
+    for _, points in analysis.evaluate(group, lists):
+        if not any(p is not None and v for p, v in zip(points, vetoes, strict=True)):
+            out.add(sum((p for p, v in zip(points, vetoes, strict=True) if p is not None and not v), ZERO))
+            if len(out) > MAX_SUMS:
+                return None
+    return out
+
+
 def shadowed(analysis: CriterionAnalysis) -> Iterator[int]:
     """Indexes of rules that never change the final score, whatever the evidence.
 
-    Only groups enumerated within the budget are judged; other groups' points are taken exactly
-    when few, else as their interval (which can only make a rule look like it matters)."""
+    A claim about all evidence needs every value the rules can tell apart (the criterion's floor
+    and cap are not linear, so the marks' stretches are not enough): only groups whose every
+    combination fits the budget are judged. Other groups' points are taken exactly when all
+    were listed and few, else as their interval (which can only make a rule look like it
+    matters)."""
     c = analysis.criterion
-    for group, others in zip(analysis.groups, _others(analysis.summaries), strict=True):
-        if not group.combinations:
+    every = [analysis.every_value(g) for g in analysis.groups]
+    sums = [_free_sums(analysis, g, lists) for g, lists in zip(analysis.groups, every, strict=True)]
+    others_of = _others(analysis.summaries, sums)
+    for group, lists, others in zip(analysis.groups, every, others_of, strict=True):
+        if lists is None:
             continue
         vetoes = analysis.vetoes(group)
         changes = [False] * len(group.rules)
         differs = functools.partial(_differs, c, others)
-        for _, points in analysis.outcomes(group):
+        for _, points in analysis.evaluate(group, lists):
             vetoed = [p is not None and v for p, v in zip(points, vetoes, strict=True)]
             total = sum((p for p, v in zip(points, vetoed, strict=True) if p is not None and not v), ZERO)
             veto_count = sum(vetoed)
