@@ -413,15 +413,15 @@ def _differs(c: Criterion, others: _Others, a: Decimal, a_veto: bool, b: Decimal
     return others.meets(c.floor - c.base - y, c.upper - c.base - x)
 
 
-def _free_sums(
-    analysis: CriterionAnalysis, group: _Group, lists: list[list[Any]] | None
-) -> set[Decimal] | None:
+Outcome = tuple[dict[str, Any], list[Decimal | None]]
+
+
+def _free_sums(vetoes: list[bool], outcomes: list[Outcome] | None) -> set[Decimal] | None:
     """Every total a group can give without a veto, when all its values were listed and few."""
-    if lists is None:
+    if outcomes is None:
         return None
-    vetoes = analysis.vetoes(group)
     out: set[Decimal] = set()
-    for _, points in analysis.evaluate(group, lists):
+    for _, points in outcomes:
         if not any(p is not None and v for p, v in zip(points, vetoes, strict=True)):
             out.add(sum((p for p, v in zip(points, vetoes, strict=True) if p is not None and not v), ZERO))
             if len(out) > MAX_SUMS:
@@ -438,16 +438,20 @@ def shadowed(analysis: CriterionAnalysis) -> Iterator[int]:
     were listed and few, else as their interval (which can only make a rule look like it
     matters)."""
     c = analysis.criterion
-    every = [analysis.every_value(g) for g in analysis.groups]
-    sums = [_free_sums(analysis, g, lists) for g, lists in zip(analysis.groups, every, strict=True)]
+    groups = analysis.groups
+    vetoes_of = [analysis.vetoes(g) for g in groups]
+    every: list[list[Outcome] | None] = []
+    for group in groups:  # at most BUDGET evaluations each, held only while this runs
+        lists = analysis.every_value(group)
+        every.append(None if lists is None else list(analysis.evaluate(group, lists)))
+    sums = [_free_sums(v, outcomes) for v, outcomes in zip(vetoes_of, every, strict=True)]
     others_of = _others(analysis.summaries, sums)
-    for group, lists, others in zip(analysis.groups, every, others_of, strict=True):
-        if lists is None:
+    for group, vetoes, outcomes, others in zip(groups, vetoes_of, every, others_of, strict=True):
+        if outcomes is None:
             continue
-        vetoes = analysis.vetoes(group)
         changes = [False] * len(group.rules)
         differs = functools.partial(_differs, c, others)
-        for _, points in analysis.evaluate(group, lists):
+        for _, points in outcomes:
             vetoed = [p is not None and v for p, v in zip(points, vetoes, strict=True)]
             total = sum((p for p, v in zip(points, vetoed, strict=True) if p is not None and not v), ZERO)
             veto_count = sum(vetoed)
@@ -459,6 +463,8 @@ def shadowed(analysis: CriterionAnalysis) -> Iterator[int]:
                     changes[k] = differs(total, True, total, b_veto=veto_count > 1)
                 else:
                     changes[k] = differs(total, any_veto, total - p, b_veto=any_veto)
+            if all(changes):
+                break
         for k, index in enumerate(group.rules):
             if not changes[k]:
                 yield index
