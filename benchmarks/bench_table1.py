@@ -135,7 +135,7 @@ TABLE1_FIELDS: dict[str, dict[str, Any]] = {
     "T1-05": {"rules_established": FLAG},
     "T1-06": {"compiled": FLAG, "overdue": FLAG},
     "T1-07": {"powers_cleared": FLAG, "catalog_compiled": FLAG, "flowchart_drawn": FLAG},
-    "T1-08": {"online_approval_done": FLAG},
+    "T1-08": {"online_approval_done": FLAG, "licensing_in_center": FLAG},
     "T1-09": {"mass_petitions": FLAG},
     "T1-10": {"published": ("checklist", PUBLISHED)},
     "T1-11": {"handling": ("choice", HANDLING)},
@@ -238,8 +238,8 @@ def score_decimal(record: Any) -> tuple[Decimal, tuple[Decimal, ...]]:
         s7 += TWO
     s7 = _clamp(s7, FIVE)
 
-    # T1-08, literally: from 0, 完成得5分, 没有完成的扣5分 (floored to 0); 10 declared, 5 reachable.
-    s8 = _clamp(FIVE if f["T1-08"]["online_approval_done"] else -FIVE, TEN)
+    c = f["T1-08"]  # from 10: 没有完成的扣5分; 行政许可业务未全部纳入中心扣5分
+    s8 = TEN - (ZERO if c["online_approval_done"] else FIVE) - (ZERO if c["licensing_in_center"] else FIVE)
 
     s9 = ZERO if f["T1-09"]["mass_petitions"] else FIVE  # 有就不得分
 
@@ -254,16 +254,16 @@ def score_decimal(record: Any) -> tuple[Decimal, tuple[Decimal, ...]]:
 
     s13 = ZERO if f["T1-13"]["abuse"] else FIVE  # 有就不得分
 
-    c = f["T1-14"]  # from 0, every clause applied in order, then clamped, then the veto
-    s14 = ZERO
-    if c["channel_set_up"] and c["channel_published"] and c["mechanism"]:
-        s14 += FIVE  # 符合得5分
-    if c["has_complaints"]:
-        s14 -= THREE  # 有投诉扣3分
+    c = f["T1-14"]  # from 10, every clause applied in order, then clamped, then the veto
+    s14 = TEN
     if not c["channel_set_up"]:
         s14 -= FIVE  # 没有设立投诉电话、投诉信箱的扣5分
-    if not c["has_complaints"] or c["complaints_resolved"]:
-        s14 += FIVE  # 及时受理、查处并回复且不再出现类似的投诉的得5分
+    elif not (c["channel_published"] and c["mechanism"]):
+        s14 -= FIVE  # 符合得5分 (not met; the same absence is never charged twice)
+    if c["has_complaints"]:
+        s14 -= THREE  # 有投诉扣3分
+        if not c["complaints_resolved"]:
+            s14 -= FIVE  # 及时受理、查处并回复且不再出现类似的投诉的得5分 (not met)
     s14 = _clamp(s14, TEN)
     if c["complaints_ignored"]:
         s14 = ZERO  # 对投诉不做处理的不得分
@@ -273,7 +273,7 @@ def score_decimal(record: Any) -> tuple[Decimal, tuple[Decimal, ...]]:
 
     scores = (s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12, s13, s14, s15)
     # Category and total clamps ([0, sum of points], [0, 100]) cannot bind: every criterion is
-    # already within [0, its points], and the reachable total is 95.
+    # already within [0, its points], so the total is within [0, 100].
     return sum(scores, ZERO), scores
 
 
@@ -301,7 +301,8 @@ def score_int(r: Record) -> int:
     c = r["T1-07"]
     s7 = (1 if c["powers_cleared"] else 0) + (2 if c["catalog_compiled"] else 0)
     s7 += 2 if c["flowchart_drawn"] else 0
-    s8 = 5 if r["T1-08"]["online_approval_done"] else 0  # max(0, -5)
+    c = r["T1-08"]
+    s8 = 10 - (0 if c["online_approval_done"] else 5) - (0 if c["licensing_in_center"] else 5)
     s9 = 0 if r["T1-09"]["mass_petitions"] else 5
     n = len(r["T1-10"]["published"])
     s10 = max(0, 5 - (6 - n)) if n else 0
@@ -312,11 +313,10 @@ def score_int(r: Record) -> int:
     if c["complaints_ignored"]:
         s14 = 0
     else:
-        s14 = 5 if c["channel_set_up"] and c["channel_published"] and c["mechanism"] else 0
-        s14 -= 3 if c["has_complaints"] else 0
-        s14 -= 0 if c["channel_set_up"] else 5
-        s14 += 5 if not c["has_complaints"] or c["complaints_resolved"] else 0
-        s14 = min(10, max(0, s14))
+        s14 = 10 - (0 if c["channel_set_up"] and c["channel_published"] and c["mechanism"] else 5)
+        if c["has_complaints"]:
+            s14 -= 3 if c["complaints_resolved"] else 8
+        s14 = max(0, s14)
     c = r["T1-15"]
     s15 = max(0, RECOGNITION_INT[c["recognition"]] - (5 if c["complaints_petitions"] else 0))
     return s1 + s2 + s3 + s4 + s5 + s6 + s7 + s8 + s9 + s10 + s11 + s12 + s13 + s14 + s15

@@ -84,7 +84,9 @@ def test_check_exits_1_on_errors_and_0_on_the_seed_rubrics(capsys: pytest.Captur
     assert main(["check", "--format", "json", str(SEED[0])]) == 0
     out = capsys.readouterr().out
     report = json.loads(out[out.index("[\n") :])
-    assert {p["code"] for p in report[0]["problems"]} >= {"interpretation", "unreachable-max", "range"}
+    codes = {p["code"] for p in report[0]["problems"]}
+    assert codes >= {"interpretation", "range"}
+    assert "unreachable-max" not in codes  # every declared point of the seed is reachable
 
 
 def test_every_documented_reading_of_the_seed_shows_up_in_check_with_its_quote() -> None:
@@ -106,9 +108,9 @@ def test_partial_evidence_gives_the_range_still_possible_and_ranks_open_facts() 
     record = rubric.load_evidence(ROOT / "examples" / "table1-typical.yaml").data
     del record["T1-06"]
     partial = partial_score(table1, record)
-    # The typical unit scores 78 with T1-06 at 15 (超过20个工作日没有更新的扣5分): the rest is 63.
-    # T1-06 open: 0 (not compiled, read as 不得分) to 20 (做好并及时更新) → 63 to 83.
-    assert partial.ranges.total == (Decimal(63), Decimal(83))
+    # The typical unit scores 83 with T1-06 at 15 (超过20个工作日没有更新的扣5分): the rest is 68.
+    # T1-06 open: 0 (not compiled, read as 不得分) to 20 (做好并及时更新) → 68 to 88.
+    assert partial.ranges.total == (Decimal(68), Decimal(88))
     assert [(f.criterion, f.field, f.swing) for f in partial.open_facts] == [
         ("T1-06", "compiled", Decimal(20)),
         ("T1-06", "overdue", Decimal(5)),
@@ -127,9 +129,9 @@ def test_score_partial_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixtur
     record.write_text("T1-01: {sound: true}\n", encoding="utf-8")
     assert main(["score", "--partial", str(ROOT / "rubrics" / "table1.yaml"), str(record)]) == 0
     out = capsys.readouterr().out
-    # Only T1-01 is known (5); every other criterion is open: the total can still be 5 + … up to 95.
+    # Only T1-01 is known (5); every other criterion is open: the total can still be 5 + … up to 100.
     assert "总分可能范围" in out
-    assert "– 95 / 100" in out
+    assert "– 100 / 100" in out
 
 
 def test_diff_names_changed_criteria_and_how_each_record_moves(tmp_path: Path) -> None:
@@ -150,9 +152,96 @@ def test_diff_names_changed_criteria_and_how_each_record_moves(tmp_path: Path) -
     record = rubric.load_evidence(ROOT / "examples" / "table1-typical.yaml").data
     record["T1-01"] = {"sound": False, "adjusted": True}
     (move,) = movements(old, new, [("unit", record)])
-    # Typical unit: 78 with T1-01 at 3 (不及时调整扣2分). Now 不健全 instead: old 5-2 = 3, new 5-3 = 2.
-    assert (move.old, move.new) == (Decimal(78), Decimal(77))
+    # Typical unit: 83 with T1-01 at 3 (不及时调整扣2分). Now 不健全 instead: old 5-2 = 3, new 5-3 = 2.
+    assert (move.old, move.new) == (Decimal(83), Decimal(82))
     assert move.criteria == (("T1-01", Decimal(3), Decimal(2)),)
+
+
+GRADES = "grades:\n  - {name: 优秀, min: 90}\n  - {name: 良好, min: 80}\n  - {name: 合格, min: 60}\n"
+
+
+def table1_variant(folder: Path, name: str, *edits: tuple[str, str]) -> Path:
+    """A copy of 表一 with each (old, new) text replaced once (each edit must apply)."""
+    text = (ROOT / "rubrics" / "table1.yaml").read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_diff_reports_a_grade_band_that_moves_a_unit_to_another_grade_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 表一 typical scores 83 under both: 良好 (≥ 80) before, 合格 once 良好 needs 85.
+    old = table1_variant(tmp_path, "old.yaml", ("points: 100\n", "points: 100\n" + GRADES))
+    new = table1_variant(
+        tmp_path, "new.yaml", ("points: 100\n", "points: 100\n" + GRADES.replace("min: 80", "min: 85"))
+    )
+    typical = str(ROOT / "examples" / "table1-typical.yaml")
+    assert main(["diff", str(old), str(new), "--evidence", typical]) == 1
+    out = capsys.readouterr().out
+    assert "~ 等次 changed: 良好 min 80 → 85" in out
+    assert f"{typical}: 83 → 83 (0)" in out
+    assert "    等次: 良好 → 合格" in out
+    assert "0 of 1 records change score, 1 change 等次" in out
+    assert main(["diff", str(old), str(new), "--evidence", typical, "--json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["records"][0]["grade"] == {"old": "良好", "new": "合格"}
+    assert (data["changed_scores"], data["changed_grades"]) == (0, 1)
+
+
+def test_diff_names_a_category_cap_as_the_cause_of_a_moved_total(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 表一 typical: 信息公开 subtotal 40 (of 45). A category cap of 38 takes 2 off: 83 → 81, with no
+    # criterion changing; the diff names the cap and the subtotal that moved.
+    new = table1_variant(tmp_path, "new.yaml", ("  - id: 信息公开\n", "  - id: 信息公开\n    cap: 38\n"))
+    typical = str(ROOT / "examples" / "table1-typical.yaml")
+    assert main(["diff", str(ROOT / "rubrics" / "table1.yaml"), str(new), "--evidence", typical]) == 1
+    out = capsys.readouterr().out
+    assert "~ 信息公开（信息公开） changed: cap none → 38" in out
+    assert f"{typical}: 83 → 81 (-2)" in out
+    assert "    信息公开（信息公开） subtotal: 40 → 38" in out
+    assert "1 of 1 records change score, 0 change 等次" in out
+
+
+def test_diff_reports_the_total_floor_and_criterion_floor(tmp_path: Path) -> None:
+    new = table1_variant(tmp_path, "new.yaml", ("points: 100\n", "points: 100\nfloor: 10\n"))
+    changes = diff_rubrics(rubric.load(ROOT / "rubrics" / "table1.yaml"), rubric.load(new))
+    assert [(c.criterion, c.details) for c in changes] == [("总分", ("floor 0 → 10",))]
+
+
+def test_diff_reports_composite_weight_changes_and_how_the_weighted_total_moves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Department typical: 83 × 0.6 + 67.5 × 0.4 = 76.8; at 0.5 / 0.5 it is 41.5 + 33.75 = 75.25.
+    for name in ("table1.yaml", "table2.yaml"):
+        (tmp_path / name).write_bytes((ROOT / "rubrics" / name).read_bytes())
+    text = (ROOT / "rubrics" / "department.yaml").read_text(encoding="utf-8")
+    (tmp_path / "old.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "new.yaml").write_text(
+        text.replace("weights: {table1: 0.6, table2: 0.4}", "weights: {table1: 0.5, table2: 0.5}"), "utf-8"
+    )
+    typical = str(ROOT / "examples" / "department-typical.yaml")
+    assert main(["diff", str(tmp_path / "old.yaml"), str(tmp_path / "new.yaml"), "--evidence", typical]) == 1
+    out = capsys.readouterr().out
+    assert "changed: weight table1 0.6 → 0.5; weight table2 0.4 → 0.5" in out
+    assert f"{typical}: 76.8 → 75.25 (-1.55)" in out
+    assert "    table1 weighted subtotal: 49.8 → 41.5" in out
+    assert "    table2 weighted subtotal: 27 → 33.75" in out
+
+
+def test_diff_exits_0_when_no_record_moves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Rewording a clause changes the rubric but moves no score: like diff(1), exit 0 means "same".
+    new = table1_variant(tmp_path, "new.yaml", ("clause: 不及时调整扣2分", "clause: 领导小组不及时调整扣2分"))
+    typical = str(ROOT / "examples" / "table1-typical.yaml")
+    assert main(["diff", str(ROOT / "rubrics" / "table1.yaml"), str(new), "--evidence", typical]) == 0
+    out = capsys.readouterr().out
+    assert "T1-01 changed" in out
+    assert "0 of 1 records change score, 0 change 等次" in out
+    assert main(["diff", str(ROOT / "rubrics" / "table1.yaml"), str(ROOT / "rubrics" / "table1.yaml")]) == 0
 
 
 def test_the_shipped_schema_file_is_the_current_schema() -> None:

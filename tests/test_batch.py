@@ -3,14 +3,14 @@
 Most tests call ``rubric.cli.main`` in-process (capsys captures the summary on stderr); the
 interruption tests start a real ``python -m rubric.cli batch`` process and kill it while it is
 writing. Expected totals are worked out by hand from the rubric YAML (the clause is named in a
-comment); the four 表一 examples are known to score perfect 95, typical 78, veto 88, floor 75:
+comment); the four 表一 examples are known to score perfect 100, typical 83, veto 93, floor 80:
 
-    perfect  every criterion full, except 序号8 which can give 5 of its 10 points      = 95
-    typical  (see tests/test_cli.py) 17 + 35 + 12 + 12 + 2                            = 78
-    veto     95 − 2 (序号2 不及时完成任务扣2分) − 5 (序号9 有就不得分)                 = 88
-    floor    95 − 5 (序号8: 完成得5分 not earned; 没有完成的扣5分 floored at 0)
-                − 10 (序号14: 0 − 3 − 5 + 5 = −3, floored at 0)
-                − 5 (序号15: 2 − 5 = −3, floored at 0)                                 = 75
+    perfect  every standard met, every declared point                                 = 100
+    typical  (see tests/test_cli.py) 17 + 40 + 12 + 12 + 2                            = 83
+    veto     100 − 2 (序号2 不及时完成任务扣2分) − 5 (序号9 有就不得分)                = 93
+    floor    100 − 5 (序号8: 没有完成的扣5分, 10 − 5)
+                − 10 (序号14: 10 − 5 − 3 − 5 = −3, floored at 0)
+                − 5 (序号15: 2 − 5 = −3, floored at 0)                                 = 80
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ TABLE1 = "rubrics/table1.yaml"
 TABLE2 = "rubrics/table2.yaml"
 DEPARTMENT = "rubrics/department.yaml"
 
-TOTALS = {"perfect": "95", "typical": "78", "veto": "88", "floor": "75"}
+TOTALS = {"perfect": "100", "typical": "83", "veto": "93", "floor": "80"}
 
 # 表二 (rubrics/table2.yaml), examples/table2-typical.yaml (as in tests/test_cli.py):
 #   T2-01 40 − 3 (如变动扣3分) − 5 (未经中心许可变动1人次×5) − 3 (酌情扣3分) = 29
@@ -106,24 +106,24 @@ def mixed_jsonl() -> tuple[bytes, dict[str, Any]]:
     two_problems["T1-02"]["documents"] = ["计划", "年报"]  # 年报 is not one of the four items
     two_problems["T1-09"]["mass_petitions"] = "no"  # text is not a flag
     lines = [
-        jline(example("table1-perfect")).encode(),  # 1 bare record: unit "1", 95
-        jline({"unit": "典型单位", "evidence": typical}).encode(),  # 2 78
+        jline(example("table1-perfect")).encode(),  # 1 bare record: unit "1", 100
+        jline({"unit": "典型单位", "evidence": typical}).encode(),  # 2 83
         jline({"unit": "类型错", "evidence": wrong_type}).encode(),  # 3 rejected: wrong-type
         b"\n",  # 4 blank
         jline({"unit": "两处错", "evidence": two_problems}).encode(),  # 5 rejected: two problems
         b'{"T1-01": {"sound": true,\n',  # 6 rejected: not JSON
         jline({"unit": "多键", "evidence": typical, "note": "x"}).encode(),  # 7 rejected: unknown key
-        jline({"unit": "否决单位", "evidence": example("table1-veto")}).encode(),  # 8 88
+        jline({"unit": "否决单位", "evidence": example("table1-veto")}).encode(),  # 8 93
         b"   \t \n",  # 9 blank (whitespace only)
         b"\xff\xfe not utf-8\n",  # 10 rejected: not UTF-8
-        jline(example("table1-floor")).encode(),  # 11 bare record: unit "11", 75
+        jline(example("table1-floor")).encode(),  # 11 bare record: unit "11", 80
     ]
     expected = {
         "read": 11,
         "scored": 4,
         "rejected": 5,
         "blank": 2,
-        "scored_rows": [("1", 1, "95"), ("典型单位", 2, "78"), ("否决单位", 8, "88"), ("11", 11, "75")],
+        "scored_rows": [("1", 1, "100"), ("典型单位", 2, "83"), ("否决单位", 8, "93"), ("11", 11, "80")],
         "errors": {
             3: ("类型错", {("wrong-type", "T1-01.sound")}),
             5: ("两处错", {("unknown-item", "T1-02.documents[1]"), ("wrong-type", "T1-09.mass_petitions")}),
@@ -338,11 +338,11 @@ def test_csv_input_table1_flags_checklists_choices(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     rows = [
-        {**table1_cells("typical"), "unit": "甲"},  # line 2: 78
-        # line 3: perfect but 序号2 "-" (none of the four documents): 没有不得分, 5 → 0: 95 − 5 = 90
+        {**table1_cells("typical"), "unit": "甲"},  # line 2: 83
+        # line 3: perfect but 序号2 "-" (none of the four documents): 没有不得分, 5 → 0: 100 − 5 = 95
         {**table1_cells("perfect"), "unit": "乙", "T1-02.documents": "-"},
         # line 4: perfect but 序号2 has only 总结、计划 (缺两项 × 1 = −2, items in any order, spaces
-        # trimmed), 序号11 未及时受理又没有台账 (5 → 0), 序号15 无 (5 → 0): 95 − 2 − 5 − 5 = 83
+        # trimmed), 序号11 未及时受理又没有台账 (5 → 0), 序号15 无 (5 → 0): 100 − 2 − 5 − 5 = 88
         {
             **table1_cells("perfect"),
             "unit": "丙",
@@ -362,9 +362,9 @@ def test_csv_input_table1_flags_checklists_choices(
     assert code == 1
     assert summary_line(err) == "read 6, scored 3, rejected 3, blank 0"
     assert [(r["unit"], r["line"], r["total"]) for r in jsonl(out)] == [
-        ("甲", 2, "78"),
-        ("乙", 3, "90"),
-        ("丙", 4, "83"),
+        ("甲", 2, "83"),
+        ("乙", 3, "95"),
+        ("丙", 4, "88"),
     ]
     scored = {r["unit"]: r["criteria"] for r in jsonl(out)}
     assert (scored["乙"]["T1-02"], scored["丙"]["T1-02"], scored["丙"]["T1-11"]) == ("0", "3", "0")
@@ -405,7 +405,8 @@ TABLE2_TYPICAL_CELLS = {
     "T2-03.praises": "1",
     "T2-03.banners": "0",
     "T2-03.rated_service_window": "false",
-    "T2-03.stars": "2",
+    "T2-03.solo_window_stars": "0",
+    "T2-03.team_window_stars": "1",
 }
 TABLE2_COLUMNS = ["unit", *TABLE2_TYPICAL_CELLS]
 # No deductions, no awards: T2-01 40, T2-02 40, T2-03 0.
@@ -422,15 +423,15 @@ TABLE2_CLEAN_CELLS = {
 def test_csv_input_table2_counts_and_assessed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rows = [
         {**TABLE2_TYPICAL_CELLS, "unit": "窗口甲"},  # line 2: 67.5
-        # line 3: T2-01 40 − 5 − 7.5 (视情节扣5—10分, two entries) = 27.5; T2-02 40;
+        # line 3: T2-01 40 − 7.5 (视情节扣5—10分, one judgement) = 32.5; T2-02 40;
         #         T2-03 0 + 4 + 3.5 (每项各加3-5分, two entries) + 3 (一个工作人员的窗口加3分) = 10.5
-        #         27.5 + 40 + 10.5 = 78
+        #         32.5 + 40 + 10.5 = 83
         {
             **TABLE2_CLEAN_CELLS,
             "unit": "窗口乙",
-            "T2-01.violations": "5:迟报违纪一起; 7.5:违纪未处理一起",
+            "T2-01.violations": "7.5:违纪未处理两起",
             "T2-03.innovations": "4:合并两个审批环节;3.5:缩短办理时限",
-            "T2-03.stars": "1",
+            "T2-03.solo_window_stars": "1",
         },
         # line 4: two bad cells, both reported: a count with a point, points outside 3—5
         {
@@ -449,8 +450,8 @@ def test_csv_input_table2_counts_and_assessed(capsys: pytest.CaptureFixture[str]
     assert code == 1
     assert summary_line(err) == "read 4, scored 2, rejected 2, blank 0"
     results = jsonl(out)
-    assert [(r["unit"], r["total"]) for r in results] == [("窗口甲", TABLE2_TYPICAL), ("窗口乙", "78")]
-    assert results[1]["criteria"] == {"T2-01": "27.5", "T2-02": "40", "T2-03": "10.5"}
+    assert [(r["unit"], r["total"]) for r in results] == [("窗口甲", TABLE2_TYPICAL), ("窗口乙", "83")]
+    assert results[1]["criteria"] == {"T2-01": "32.5", "T2-02": "40", "T2-03": "10.5"}
     rejected = {e["unit"]: e for e in jsonl(Path(str(out) + ".errors.jsonl"))}
     assert rejected["窗口丙"]["line"] == 4
     paths = {p["path"] for p in rejected["窗口丙"]["problems"]}
@@ -500,7 +501,7 @@ def test_yaml_list_input_with_line_numbers(capsys: pytest.CaptureFixture[str], t
     code, _, err = run(capsys, "batch", TABLE1, str(source), "--out", str(out))
     assert code == 1
     assert summary_line(err) == "read 3, scored 2, rejected 1, blank 0"
-    assert [(r["unit"], r["line"], r["total"]) for r in jsonl(out)] == [("甲", 2, "78"), ("7", 7, "88")]
+    assert [(r["unit"], r["line"], r["total"]) for r in jsonl(out)] == [("甲", 2, "83"), ("7", 7, "93")]
     (entry,) = jsonl(Path(str(out) + ".errors.jsonl"))
     assert (entry["unit"], entry["line"]) == ("乙", 4)
     assert [(p["code"], p["path"]) for p in entry["problems"]] == [("wrong-type", "T1-01.sound")]
@@ -597,12 +598,13 @@ def test_csv_output_header_numbers_and_formula_safe_units(
         capsys, "batch", str(tmp_path / "signed.yaml"), str(source), "--out", str(out), "--format", "csv"
     )
     assert code == 0, err
-    assert csv_rows(out.read_text(encoding="utf-8")) == [
-        ["unit", "line", "total", "max", "grade", "甲类"],
-        ['\'=HYPERLINK("x")', "1", "-2.5", "100", "", "-2.5"],
-        ["'-x", "2", "87.5", "100", "", "87.5"],
-        ["'@x", "3", "90", "100", "", "90"],
-        ["普通", "4", "0", "100", "", "0"],
+    # utf-8-sig: a CSV file for Excel starts with a byte-order mark; S-01.score is the criterion's
+    assert csv_rows(out.read_text(encoding="utf-8-sig")) == [
+        ["unit", "line", "total", "max", "grade", "甲类", "S-01.score"],
+        ['\'=HYPERLINK("x")', "1", "-2.5", "100", "", "-2.5", "-2.5"],
+        ["'-x", "2", "87.5", "100", "", "87.5", "87.5"],
+        ["'@x", "3", "90", "100", "", "90", "90"],
+        ["普通", "4", "0", "100", "", "0", "0"],
     ]
 
 
@@ -612,8 +614,10 @@ def test_csv_output_table1_header_and_subtotals(capsys: pytest.CaptureFixture[st
     code, _, _ = run(capsys, "batch", TABLE1, str(source), "--out", str(out), "--format", "csv")
     assert code == 0
     # typical, by category: 组织领导 3+4+5+5 = 17; 信息公开 5+15+5+5+5 = 35; 依申请公开 4+3+5 = 12;
-    # 政务服务 5+7 = 12; 工作创新 2
-    assert csv_rows(out.read_text(encoding="utf-8")) == [
+    # 政务服务 5+7 = 12; 工作创新 2; then each criterion (序号1-15) as scored in test_cli's comments
+    criteria = [f"T1-{n:02}.score" for n in range(1, 16)]
+    scores = ["3", "4", "5", "5", "5", "15", "5", "10", "5", "4", "3", "5", "5", "7", "2"]
+    assert csv_rows(out.read_text(encoding="utf-8-sig")) == [
         [
             "unit",
             "line",
@@ -625,8 +629,9 @@ def test_csv_output_table1_header_and_subtotals(capsys: pytest.CaptureFixture[st
             "依申请公开",
             "政务服务",
             "工作创新",
+            *criteria,
         ],
-        ["典型", "1", "78", "100", "", "17", "35", "12", "12", "2"],
+        ["典型", "1", "83", "100", "", "17", "40", "12", "12", "2", *scores],
     ]
 
 
@@ -641,7 +646,15 @@ def test_csv_output_unit_names_that_look_like_numbers_stay_text(
         capsys, "batch", str(tmp_path / "signed.yaml"), str(source), "--out", str(out), "--format", "csv"
     )
     assert code == 0
-    assert csv_rows(out.read_text(encoding="utf-8"))[1] == ["'" + unit, "1", "-2.5", "100", "", "-2.5"]
+    assert csv_rows(out.read_text(encoding="utf-8-sig"))[1] == [
+        "'" + unit,
+        "1",
+        "-2.5",
+        "100",
+        "",
+        "-2.5",
+        "-2.5",
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -651,7 +664,7 @@ def test_csv_output_unit_names_that_look_like_numbers_stay_text(
 
 def department_results(capsys: pytest.CaptureFixture[str], tmp_path: Path, with_plain: bool) -> Path:
     units = [
-        # 窗口甲: 78 × 0.6 + 67.5 × 0.4 = 46.8 + 27 = 73.8
+        # 窗口甲: 83 × 0.6 + 67.5 × 0.4 = 49.8 + 27 = 76.8
         {
             "unit": "窗口甲",
             "evidence": {
@@ -660,7 +673,7 @@ def department_results(capsys: pytest.CaptureFixture[str], tmp_path: Path, with_
                 "table2": example("table2-typical"),
             },
         },
-        # 窗口乙: 95 × 0.6 + 100 × 0.4 = 57 + 40 = 97
+        # 窗口乙: 100 × 0.6 + 100 × 0.4 = 60 + 40 = 100
         {
             "unit": "窗口乙",
             "evidence": {
@@ -670,7 +683,7 @@ def department_results(capsys: pytest.CaptureFixture[str], tmp_path: Path, with_
             },
         },
     ]
-    if with_plain:  # 无窗口: 表一 alone, 88
+    if with_plain:  # 无窗口: 表一 alone, 93
         units.append({"unit": "无窗口", "evidence": {"has_window": False, "table1": example("table1-veto")}})
     source, out = tmp_path / "dept.jsonl", tmp_path / "dept.out.jsonl"
     source.write_text("".join(jline(u) for u in units), encoding="utf-8")
@@ -703,15 +716,15 @@ def test_department_batch_then_report_shows_parts_side_by_side(
     # Each part's own total next to its weight (commit 66bab81 split the former "table1×0.6"
     # header into a "table1" column and a "table1权重" column, so that branches line up).
     results = department_results(capsys, tmp_path, with_plain=False)
-    assert [(r["unit"], r["total"]) for r in jsonl(results)] == [("窗口甲", "73.8"), ("窗口乙", "97")]
+    assert [(r["unit"], r["total"]) for r in jsonl(results)] == [("窗口甲", "76.8"), ("窗口乙", "100")]
 
     code, md, _ = run(capsys, "report", str(results))
     assert code == 0
     rows = table_rows(md)
     assert rows[0] == ["名次", "单位", "总分", "table1", "table1权重", "table2", "table2权重", "主要失分"]
     assert [r[:7] for r in rows[2:]] == [
-        ["1", "窗口乙", "97 / 100", "95", "0.6", "100", "0.4"],
-        ["2", "窗口甲", "73.8 / 100", "78", "0.6", "67.5", "0.4"],
+        ["1", "窗口乙", "100 / 100", "100", "0.6", "100", "0.4"],
+        ["2", "窗口甲", "76.8 / 100", "83", "0.6", "67.5", "0.4"],
     ]
 
     code, text, _ = run(capsys, "report", str(results), "--format", "csv")
@@ -729,15 +742,15 @@ def test_department_batch_then_report_shows_parts_side_by_side(
         "table2权重",
     ]
     assert [r[:9] for r in table[1:]] == [
-        ["1", "窗口乙", "2", "97", "100", "95", "0.6", "100", "0.4"],
-        ["2", "窗口甲", "1", "73.8", "100", "78", "0.6", "67.5", "0.4"],
+        ["1", "窗口乙", "2", "100", "100", "100", "0.6", "100", "0.4"],
+        ["2", "窗口甲", "1", "76.8", "100", "83", "0.6", "67.5", "0.4"],
     ]
 
 
 def test_department_report_with_and_without_window_keeps_columns_aligned(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    # 窗口乙 97 (two parts), 无窗口 88 (表一 only, weight 1), 窗口甲 73.8 (two parts): one table, so
+    # 窗口乙 100 (two parts), 无窗口 93 (表一 only, weight 1), 窗口甲 76.8 (two parts): one table, so
     # every row has as many cells as the header, whichever branch scored it, and 无窗口's 表一
     # total sits under table1.
     results = department_results(capsys, tmp_path, with_plain=True)
@@ -747,14 +760,14 @@ def test_department_report_with_and_without_window_keeps_columns_aligned(
     assert [r[1] for r in rows[2:]] == ["窗口乙", "无窗口", "窗口甲"]
     assert [len(r) for r in rows] == [len(rows[0])] * len(rows), md
     plain = dict(zip(rows[0], rows[3], strict=True))
-    assert (plain["总分"], plain["table1"], plain["table1权重"]) == ("88 / 100", "88", "1")
+    assert (plain["总分"], plain["table1"], plain["table1权重"]) == ("93 / 100", "93", "1")
     assert plain.get("table2") in ("", "—")
 
     code, text, _ = run(capsys, "report", str(results), "--format", "csv")
     table = csv_rows(text)
     assert [len(r) for r in table] == [len(table[0])] * len(table), text
     plain = dict(zip(table[0], table[2], strict=True))
-    assert (plain["total"], plain["table1"], plain["table1权重"], plain["table2"]) == ("88", "88", "1", "")
+    assert (plain["total"], plain["table1"], plain["table1权重"], plain["table2"]) == ("93", "93", "1", "")
 
 
 # ------------------------------------------------------------------------------------------
@@ -773,7 +786,7 @@ def batch_units(capsys: pytest.CaptureFixture[str], tmp_path: Path, units: list[
 
 
 def test_report_ties_share_a_rank_ordered_by_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # input order b (95), c (78), a (95), d (75): a and b tie at 95 → both rank 1, a first by name;
+    # input order b (100), c (83), a (100), d (80): a and b tie at 100 → both rank 1, a first by name;
     # c is third by position → rank 3; d rank 4.
     results = batch_units(
         capsys, tmp_path, [("b", "perfect"), ("c", "typical"), ("a", "perfect"), ("d", "floor")]
@@ -781,17 +794,17 @@ def test_report_ties_share_a_rank_ordered_by_name(capsys: pytest.CaptureFixture[
     code, text, _ = run(capsys, "report", str(results), "--format", "json")
     assert code == 0
     assert [(r["rank"], r["unit"], r["line"], r["total"]) for r in json.loads(text)] == [
-        (1, "a", 3, "95"),
-        (1, "b", 1, "95"),
-        (3, "c", 2, "78"),
-        (4, "d", 4, "75"),
+        (1, "a", 3, "100"),
+        (1, "b", 1, "100"),
+        (3, "c", 2, "83"),
+        (4, "d", 4, "80"),
     ]
     code, md, _ = run(capsys, "report", str(results))
     assert [r[:3] for r in table_rows(md)[2:]] == [
-        ["1", "a", "95 / 100"],
-        ["1", "b", "95 / 100"],
-        ["3", "c", "78 / 100"],
-        ["4", "d", "75 / 100"],
+        ["1", "a", "100 / 100"],
+        ["1", "b", "100 / 100"],
+        ["3", "c", "83 / 100"],
+        ["4", "d", "80 / 100"],
     ]
 
 
@@ -817,28 +830,28 @@ def test_report_csv_is_formula_safe(capsys: pytest.CaptureFixture[str], tmp_path
     assert code == 0
     table = csv_rows(text)
     assert [r[:5] for r in table[1:]] == [
-        ["1", '\'=HYPERLINK("x")', "1", "95", "100"],
-        ["2", "'@SUM(A1)", "2", "78", "100"],
-        ["3", "'-x", "3", "75", "100"],
+        ["1", '\'=HYPERLINK("x")', "1", "100", "100"],
+        ["2", "'@SUM(A1)", "2", "83", "100"],
+        ["3", "'-x", "3", "80", "100"],
     ]
     # the typical unit's most costly clause, as a number lost
     assert table[2][table[0].index("lost1")] == "5"
 
 
-def test_report_top_1_names_the_most_costly_clause(
+def test_report_clauses_1_names_the_most_costly_clause(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     # table1-typical loses: 序号1 −2 (不及时调整), 序号2 −1 (缺一项), 序号6 −5 (超过20个工作日没有更新),
     # 序号10 −1 (缺一项), 序号14 −3 (有投诉扣3分); 序号11 and 15 are tiers (they award 3 and 2, take
     # nothing off). The most costly clause is 序号6's −5. table1-perfect loses nothing.
     results = batch_units(capsys, tmp_path, [("典型", "typical"), ("满分", "perfect")])
-    code, text, _ = run(capsys, "report", str(results), "--format", "json", "--top", "1")
+    code, text, _ = run(capsys, "report", str(results), "--format", "json", "--clauses", "1")
     assert code == 0
     rows = {r["unit"]: r["reasons"] for r in json.loads(text)}
     assert rows == {
-        "典型": [{"clause": "T1-06 有信息内容但超过20个工作日没有更新的扣5分", "lost": "5"}],
+        "典型": [{"clause": "T1-06 有信息内容但超过20个工作日没有更新的扣5分", "lost": "5", "kind": "扣分"}],
         "满分": [],
     }
-    code, md, _ = run(capsys, "report", str(results), "--top", "1")
+    code, md, _ = run(capsys, "report", str(results), "--clauses", "1")
     cells = {r[1]: r[-1] for r in table_rows(md)[2:]}
     assert cells == {"典型": "T1-06 有信息内容但超过20个工作日没有更新的扣5分（−5）", "满分": "—"}

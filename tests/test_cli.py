@@ -33,20 +33,20 @@ SEED_RUBRICS = [
 #  1  5 − 2 (不及时调整扣2分) = 3          2  5 − 1 (缺业务报表: 缺一项扣1分) = 4
 #  3  5    4  5                           组织领导 17
 #  5  5    6  20 − 5 (超过20个工作日没有更新的扣5分) = 15
-#  7  0 + 1 + 2 + 2 = 5    8  0 + 5 (完成在线审批任务的得5分) = 5    9  5    信息公开 35
+#  7  0 + 1 + 2 + 2 = 5    8  10 (两项要求都做到，注) = 10    9  5    信息公开 40
 # 10  5 − 1 (缺传真号码) = 4    11  受理但没有建立台账的得3分 = 3    12  5    依申请公开 12
-# 13  5   14  0 + 5 (符合得5分) − 3 (有投诉扣3分) + 5 (及时受理、查处并回复) = 7    政务服务 12
+# 13  5   14  10 − 3 (有投诉扣3分) = 7 (投诉已及时处理)    政务服务 12
 # 15  只有群众反映好的得2分 = 2                                                     工作创新 2
-# 总分 17 + 35 + 12 + 12 + 2 = 78
-TABLE1_TYPICAL_TOTAL = "78"
+# 总分 17 + 40 + 12 + 12 + 2 = 83
+TABLE1_TYPICAL_TOTAL = "83"
 
 # 表二, examples/table2-typical.yaml:
-# T2-01 40 − 3 (如变动扣3分) − 5 (未经中心许可变动1人次×5) − 3 (酌情扣3分) = 29
+# T2-01 40 − 3 (经许可的变动: 如变动扣3分) − 5 (另有未经中心许可变动1人次×5) − 3 (酌情扣3分) = 29
 # T2-02 40 − 2 (2项未在20个工作日更新×1) − 2 (1项发牌警告×2) − 2 (2个月未按时报送报表×1) = 34
-# T2-03 0 + 3 (表扬1件×3) + 1.5 (二个以上工作人员的窗口加1.5分) = 4.5
+# T2-03 0 + 3 (表扬1件×3) + 1.5 (多人窗口一名服务明星: 二个以上工作人员的窗口加1.5分) = 4.5
 # 总分 29 + 34 + 4.5 = 67.5
-# 综合 (附2 注明, 设置窗口): 78 × 0.6 + 67.5 × 0.4 = 46.8 + 27 = 73.8
-DEPARTMENT_WINDOW_TOTAL = "73.8"
+# 综合 (附2 注明, 设置窗口): 83 × 0.6 + 67.5 × 0.4 = 49.8 + 27 = 76.8
+DEPARTMENT_WINDOW_TOTAL = "76.8"
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +71,7 @@ def test_score_prints_the_itemised_table_and_the_total(capsys: pytest.CaptureFix
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == "开福区区直部门(垂直部门)政务公开政务服务工作考核细则(表一)"
-    assert lines[1] == "kaifu-2013-table1 2013.1"
+    assert lines[1] == "kaifu-2013-table1 2013.2"
     assert re.split(r"\s+", lines[3].strip()) == ["序号", "考核项目", "得分", "分值", "扣分/加分"]
     rows = {}
     for line in lines:
@@ -84,7 +84,7 @@ def test_score_prints_the_itemised_table_and_the_total(capsys: pytest.CaptureFix
     assert rows[2] == ("组织领导", "4", "5", "−1  缺一项扣1分")
     assert rows[3] == ("组织领导", "5", "5", None)
     assert rows[6] == ("信息公开", "15", "20", "−5  有信息内容但超过20个工作日没有更新的扣5分")
-    assert rows[8] == ("信息公开", "5", "10", "+5  完成在线审批任务的得5分")
+    assert rows[8] == ("信息公开", "10", "10", None)
     assert rows[10] == ("依申请公开", "4", "5", "−1  缺一项扣1分")
     assert rows[14][:3] == ("政务服务", "7", "10")
     assert rows[15][:3] == ("工作创新", "2", "5")
@@ -95,7 +95,7 @@ def test_score_prints_the_itemised_table_and_the_total(capsys: pytest.CaptureFix
     }
     assert subtotals == {
         "组织领导": ("17", "20"),
-        "信息公开": ("35", "45"),
+        "信息公开": ("40", "45"),
         "依申请公开": ("12", "15"),
         "政务服务": ("12", "15"),
         "工作创新": ("2", "5"),
@@ -124,14 +124,14 @@ def test_score_a_composite_record(capsys: pytest.CaptureFixture[str], tmp_path: 
     path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
     code, out, err = run(capsys, "score", "rubrics/department.yaml", str(path))
     assert (code, err) == (0, "")
-    assert "kaifu-2013-department 2013.1" in out
+    assert "kaifu-2013-department 2013.2" in out
     assert f"综合得分 {DEPARTMENT_WINDOW_TOTAL} / 100" in out.splitlines()
 
     code, out, err = run(capsys, "score", "rubrics/department.yaml", str(path), "--json")
     assert code == 0
     data = json.loads(out)
     assert (data["kind"], data["total"]) == ("composite", DEPARTMENT_WINDOW_TOTAL)
-    assert {p["name"]: p["result"]["total"] for p in data["parts"]} == {"table1": "78", "table2": "67.5"}
+    assert {p["name"]: p["result"]["total"] for p in data["parts"]} == {"table1": "83", "table2": "67.5"}
 
 
 def bad_evidence(tmp_path: Path) -> Path:
@@ -220,13 +220,20 @@ def test_check_reports_every_note_of_table1_as_an_interpretation_quoting_the_tex
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     notes = _table1_notes()
-    # 1 on 信息公开, 18 on criteria: 序号 1, 2, 4, 6, 8, 10, 11, 12, 14, 15 have 1+2+1+1+2+2+1+1+5+2
-    assert len(notes) == 19
+    # 1 on 信息公开, 16 on criteria: 序号 1, 2, 4, 6, 8, 10, 11, 12, 14, 15 have 1+2+1+1+1+2+1+1+4+2
+    assert len(notes) == 17
     code, out, _ = run(capsys, "check", "rubrics/table1.yaml")
     assert code == 0
     interpretations = [line for line in out.splitlines() if ": interpretation: " in line]
     assert all(line.startswith("note: rubrics/table1.yaml:") for line in interpretations)
-    assert len(interpretations) == len(notes)
+    # …plus one line per rule that carries its own note: 序号8 r2, 序号10 r2, 序号14 r2
+    rule_notes = [line for line in interpretations if ".note: " in line]
+    assert [re.findall(r"rule (\S+) 「", line) for line in rule_notes] == [
+        ["T1-08.r2"],
+        ["T1-10.r2"],
+        ["T1-14.r2"],
+    ]
+    assert len(interpretations) == len(notes) + len(rule_notes)
     seed = re.sub(r"\s+", "", SEED_TEXT.read_text(encoding="utf-8"))
     for note in notes:
         assert any(f"「{note['quote']}」 — {note['reading']}" in line for line in interpretations), note

@@ -28,16 +28,16 @@ def test_the_export_list_is_sorted_and_complete() -> None:
     assert public <= set(rubric.__all__)
 
 
-# Composite totals, by 附2 注明 "按表一(占60%)和表二(40%)": table1 perfect 95 (序号8 at most 5),
-# typical 78, veto 88; table2 perfect 100, typical 67.5, capped 99 (奖励加分封顶20).
+# Composite totals, by 附2 注明 "按表一(占60%)和表二(40%)": table1 perfect 100,
+# typical 83, veto 93; table2 perfect 100, typical 67.5, capped 99 (奖励加分封顶20).
 @pytest.mark.parametrize(
     ("example", "total"),
     [
-        ("department-perfect", Decimal("97")),  # 95×0.6 + 100×0.4 = 57 + 40
-        ("department-typical", Decimal("73.8")),  # 78×0.6 + 67.5×0.4 = 46.8 + 27
-        ("department-veto", Decimal("92.8")),  # 88×0.6 + 100×0.4 = 52.8 + 40
-        ("department-capped", Decimal("96.6")),  # 95×0.6 + 99×0.4 = 57 + 39.6
-        ("department-no-window", Decimal("78")),  # 未设置窗口的部门，按表一: 78
+        ("department-perfect", Decimal("100")),  # 100×0.6 + 100×0.4 = 60 + 40
+        ("department-typical", Decimal("76.8")),  # 83×0.6 + 67.5×0.4 = 49.8 + 27
+        ("department-veto", Decimal("95.8")),  # 93×0.6 + 100×0.4 = 55.8 + 40
+        ("department-capped", Decimal("99.6")),  # 100×0.6 + 99×0.4 = 60 + 39.6
+        ("department-no-window", Decimal("83")),  # 未设置窗口的部门，按表一: 83
     ],
 )
 def test_the_composite_examples_score_as_worked_out_by_hand(example: str, total: Decimal) -> None:
@@ -98,11 +98,11 @@ def test_batch_into_a_missing_folder_exits_2(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_scoring_ignores_the_callers_decimal_context() -> None:
-    # A caller's prec=2 with ROUND_FLOOR would turn 78 × 0.6 + 67.5 × 0.4 = 73.8 into 73 and trap
+    # A caller's prec=2 with ROUND_FLOOR would turn 83 × 0.6 + 67.5 × 0.4 = 76.8 into 76 and trap
     # on inexact results; the engine computes in its own exact context.
     department = rubric.load(ROOT / "rubrics" / "department.yaml")
     record = rubric.load_evidence(ROOT / "examples" / "department-typical.yaml").data
     with decimal.localcontext(prec=2, rounding=decimal.ROUND_FLOOR, traps=[decimal.Inexact, decimal.Rounded]):
         result = department.score(record)
-        assert result.total == Decimal("73.8")
-        assert '"total": "73.8"' in result.to_json()
+        assert result.total == Decimal("76.8")
+        assert '"total": "76.8"' in result.to_json()

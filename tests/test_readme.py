@@ -28,3 +28,19 @@ def test_a_readme_python_example_runs(index: int, tmp_path: Path, monkeypatch: p
     for name, value in namespace.items():  # a block that defines tests gets them run too
         if name.startswith("test_") and callable(value):
             value()
+
+
+def test_the_readmes_python_examples_pass_mypy_strict_as_a_caller_would_check_them(tmp_path: Path) -> None:
+    # A caller's own strict type check of the documented API: precise types, not unions to narrow.
+    mypy_api = pytest.importorskip("mypy.api")
+    files = []
+    for index, block in enumerate(BLOCKS):
+        path = tmp_path / f"readme_block_{index + 1}.py"
+        path.write_text(block, encoding="utf-8")
+        files.append(str(path))
+    config = tmp_path / "mypy.ini"  # the caller's own settings: none but --strict
+    config.write_text("[mypy]\n", encoding="utf-8")
+    out, err, status = mypy_api.run(
+        ["--strict", "--config-file", str(config), "--cache-dir", str(tmp_path / "cache"), *files]
+    )
+    assert status == 0, out + err

@@ -46,15 +46,15 @@ SEED_POINTS = {
 
 # The total of every shipped example, worked out from the clauses:
 EXAMPLE_TOTALS = {
-    # 表一: all full except 序号8, which gives at most 5 of its 10 (完成在线审批任务的得5分): 100 − 5
-    "table1-perfect": "95",
+    # 表一: every standard met, so every declared point: 20 + 45 + 15 + 15 + 5
+    "table1-perfect": "100",
     # 表一: see tests/test_cli.py: 3+4+5+5 | 5+15+5+5+5 | 4+3+5 | 5+7 | 2
-    "table1-typical": "78",
-    # 表一: 8 未完成: 0 − 5 → floor 0 (−10 of perfect-100); 14 no channel: 0 − 3 − 5 + 5 → floor 0
-    # (−10); 15 只有群众反映好 2 − 5 有投诉上访 → floor 0 (−5): 100 − 25
-    "table1-floor": "75",
-    # 表一: 2 不及时完成任务扣2分 (−2), 9 有就不得分 (−5), 8 at most 5 (−5): 100 − 12
-    "table1-veto": "88",
+    "table1-typical": "83",
+    # 表一: 8 未完成在线审批 10 − 5 (−5); 14 no channel, complaints not resolved: 10 − 5 − 3 − 5
+    # → floor 0 (−10); 15 只有群众反映好 2 − 5 有投诉上访 → floor 0 (−5): 100 − 20
+    "table1-floor": "80",
+    # 表一: 2 不及时完成任务扣2分 (−2), 9 有就不得分 (−5): 100 − 7
+    "table1-veto": "93",
     # 表二: 40 + 40 + (4 创新 + 3 表扬 + 2×5 锦旗 + 3 服务窗口 = 20)
     "table2-perfect": "100",
     # 表二: 40 + (40 − 1 报表1个月) + (5+4 创新 + 3 + 2×5 + 3 + 3 一个服务明星 = 28 → cap 20) = 99
@@ -213,14 +213,14 @@ def test_result_json_keeps_chinese_and_identifies_rubric_evidence_and_engine() -
     assert "不及时调整扣2分" in text
     data = json.loads(text)
     assert data["rubric"]["id"] == "kaifu-2013-table1"
-    assert data["rubric"]["version"] == "2013.1"
+    assert data["rubric"]["version"] == "2013.2"
     source_sha = hashlib.sha256((RUBRICS / "table1.yaml").read_bytes()).hexdigest()
     assert re.fullmatch(r"[0-9a-f]{64}", data["rubric"]["sha256"])
     assert data["rubric"]["sha256"] == source_sha
     assert re.fullmatch(r"[0-9a-f]{64}", data["evidence_sha256"])
     assert data["evidence_sha256"] == result.evidence_sha256
     assert data["engine"] == f"rubric {rubric.__version__}"
-    assert data["total"] == "78"
+    assert data["total"] == "83"
 
 
 @pytest.mark.parametrize("example", ["table1-typical", "table2-typical", "table2-floor", "table3-capped"])
@@ -275,9 +275,9 @@ def test_a_window_department_scores_60_percent_of_table1_plus_40_percent_of_tabl
     table1 = load("table1").score(evidence("table1-typical")).total
     table2 = load("table2").score(evidence("table2-typical")).total
     assert result.total == table1 * Decimal("0.6") + table2 * Decimal("0.4")
-    # 在区政务服务中心设置窗口的部门,按表一(占60%)和表二(40%): 78 × 0.6 + 67.5 × 0.4 = 73.8
-    assert (table1, table2) == (Decimal(78), Decimal("67.5"))
-    assert result.total == Decimal("73.8")
+    # 在区政务服务中心设置窗口的部门,按表一(占60%)和表二(40%): 83 × 0.6 + 67.5 × 0.4 = 49.8 + 27
+    assert (table1, table2) == (Decimal(83), Decimal("67.5"))
+    assert result.total == Decimal("76.8")
     assert [(p.name, p.weight) for p in result.parts] == [
         ("table1", Decimal("0.6")),
         ("table2", Decimal("0.4")),
@@ -287,7 +287,7 @@ def test_a_window_department_scores_60_percent_of_table1_plus_40_percent_of_tabl
 def test_a_department_without_a_window_scores_table1_alone() -> None:
     # 未设置窗口的部门,按表一考核评分
     result = load("department").score(department_record(False, "table1"))
-    assert result.total == load("table1").score(evidence("table1-typical")).total == Decimal(78)
+    assert result.total == load("table1").score(evidence("table1-typical")).total == Decimal(83)
     assert [p.name for p in result.parts] == ["table1"]
 
 

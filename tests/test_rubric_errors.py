@@ -480,7 +480,8 @@ def test_the_valid_composite_loads(tmp_path: Path) -> None:
 
 
 def test_an_error_in_a_part_file_names_the_part_file(tmp_path: Path) -> None:
-    # table2.yaml is VALID with C-02 reusing C-01 (line 27, column 13 of table2.yaml).
+    # table2.yaml is VALID with C-02 reusing C-01 (line 27, column 13 of table2.yaml). The place
+    # and code are given, but not the part's own words: the composite's path names the part.
     write(tmp_path, VALID, "table1.yaml")
     part = write(tmp_path, broken(("      - id: C-02", "      - id: C-01")), "table2.yaml")
     path = write(tmp_path, COMPOSITE, "department.yaml")
@@ -489,7 +490,7 @@ def test_an_error_in_a_part_file_names_the_part_file(tmp_path: Path) -> None:
     assert str(problem).startswith(f"{part}:27:13: duplicate-id: ")
     assert place(problem) == (
         "duplicate-id",
-        (*C2, "id"),
+        ("parts", "table2"),
         str(part),
         27,
         13,

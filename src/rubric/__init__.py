@@ -1,7 +1,7 @@
 """rubric: declarative assessment rubrics in YAML, scored exactly, with an audit trail.
 
 >>> import rubric
->>> table1 = rubric.load("rubrics/table1.yaml")
+>>> table1 = rubric.load_rubric("rubrics/table1.yaml")
 >>> record = rubric.load_evidence("examples/table1-typical.yaml")
 >>> table1.score(record.data).total
 Decimal('78')
@@ -32,7 +32,7 @@ from ._result import (
     RubricInfo,
     from_json,
 )
-from ._rubric import Composite, Rubric, load
+from ._rubric import Composite, Rubric, load, load_composite, load_rubric
 from ._schema import evidence_schema, rubric_schema
 from ._version import __version__
 
@@ -63,7 +63,9 @@ __all__ = [
     "from_json",
     "load",
     "load_cases",
+    "load_composite",
     "load_evidence",
+    "load_rubric",
     "movements",
     "partial_score",
     "rank",

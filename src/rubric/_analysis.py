@@ -125,10 +125,11 @@ def _criterion_checks(path: Path, analysis: CriterionAnalysis, r: Range) -> Iter
         )
     for index in shadowed(analysis):
         rule = c.clauses()[index]
+        why = f" (its note: {rule.note})" if rule.note else " (add a note: saying why, or fix the rule)"
         yield Problem(
             "never-changes-score",
             f"{c.id}: rule {rule_id(c, index)} ({rule.clause}) never changes "
-            "the score: a veto, cap or floor always absorbs it",
+            f"the score: a veto, cap or floor always absorbs it{why}",
             (*path, "rules", index),
             severity="warning",
         )
@@ -142,6 +143,14 @@ def _criterion_checks(path: Path, analysis: CriterionAnalysis, r: Range) -> Iter
                 severity="warning",
             )
     yield from _notes(c.id, c.notes, (*path, "notes"))
+    for index, rule in enumerate(c.clauses()):
+        if rule.note:
+            yield Problem(
+                "interpretation",
+                f"{c.id}: rule {rule_id(c, index)} 「{rule.clause}」 — {rule.note}",
+                (*path, "rules", index, "note"),
+                severity="note",
+            )
 
 
 def _notes(owner: str, notes: Iterable[Note], path: Path) -> Iterator[Problem]:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path as FilePath
 from typing import Any
 
-from ._documents import Document, read_file
+from ._documents import DEFAULT_LIMITS, Document, Limits, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
 from ._evaluate import rule_id
 from ._result import AuditEntry, CompositeResult, Result
@@ -93,15 +93,17 @@ def _expect(cases_doc: Document, index: int, raw: dict[str, Any], base: Any) -> 
     )
 
 
-def load_cases(path: str | FilePath, rubric: Rubric | Composite | None = None) -> CaseFile:
-    """Read a cases file; load the rubric it names unless one is given."""
-    document = read_file(path)
+def load_cases(
+    path: str | FilePath, rubric: Rubric | Composite | None = None, *, limits: Limits = DEFAULT_LIMITS
+) -> CaseFile:
+    """Read a cases file within ``limits``; load the rubric it names (same limits) unless one is given."""
+    document = read_file(path, limits=limits)
     data = document.data
     bad = Problem("bad-cases", "a cases file is a mapping with rubric, base and cases", (), file=str(path))
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise RubricError([bad])
     if rubric is None:
-        rubric = load(FilePath(path).parent / str(data.get("rubric", "")))
+        rubric = load(FilePath(path).parent / str(data.get("rubric", "")), limits=limits)
     base = data.get("base") or {}
     try:
         cases = tuple(_expect(document, i, raw, base) for i, raw in enumerate(data["cases"]))

@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
-from ._errors import EvidenceError, Path, Positions, Problem, RubricEngineError, RubricError
+from ._errors import EvidenceError, Positions, Problem, RubricEngineError, RubricError
+from ._marks import Marks, Tree, pack
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -85,29 +87,50 @@ def _problem(code: str, message: str, line: int | None, column: int | None, hint
     return Problem(code=code, message=message, line=line, column=column, hint=hint)
 
 
+_UNSEEN = object()
+_SHARED_SCALARS = 4096  # the cache is bounded too: unique values are not worth remembering
+
+
 class _Builder:
-    """Plain data from YAML events, built with an explicit stack (no recursion, bounded depth)."""
+    """Plain data from YAML events, built with an explicit stack (no recursion, bounded depth).
+
+    Positions go into a ``Tree`` of flat arrays (a few bytes per node), not a dict of paths."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
-        self.marks: dict[Path, tuple[int, int]] = {}
-        self.keys: dict[Path, tuple[int, int]] = {}
-        self.stack: list[list[Any]] = []  # frames: [container, path, pending mapping key]
-        self.root: Any = None
+        self.tree = Tree()
+        self.stack: list[list[Any]] = []  # frames: [container, node, pending key, its packed mark]
+        self.scalars: dict[tuple[str, bool], object] = {}
         self.documents = 0
 
-    def place(self, value: object, line: int, col: int) -> Path:
-        """Put a finished node into its parent; a mapping's first node of a pair is its key."""
+    def scalar(self, text: str, tag: str | None, plain: bool) -> object:
+        """A scalar's value, shared with earlier equal scalars: a file of one number repeated
+        would otherwise hold a Decimal (104 bytes) for every 3 bytes of input."""
+        key = (text, tag in _STR_TAGS or not plain)
+        value = self.scalars.get(key, _UNSEEN)
+        if value is _UNSEEN:
+            value = _scalar(text, tag, plain)
+            if len(self.scalars) < _SHARED_SCALARS:
+                self.scalars[key] = value
+        return value
+
+    @property
+    def root(self) -> Any:
+        """The document's top node."""
+        return self.tree.root
+
+    def place(self, value: object, line: int, col: int) -> int | None:
+        """Put a finished node into its parent (a mapping's first node of a pair is its key);
+        returns the node's number, or None for a key."""
         if not self.stack:
-            self.root = value
-            self.marks[()] = (line, col)
-            return ()
+            self.tree.root = value
+            return self.tree.add(pack(line, col), 0)
         frame = self.stack[-1]
-        container, path = frame[0], tuple(frame[1])
+        container = frame[0]
         if isinstance(container, list):
-            child = (*path, len(container))
             container.append(value)
-        elif frame[2] is None:
+            return self.tree.add(pack(line, col), 0)
+        if frame[2] is None:
             if not isinstance(value, (str, int, Decimal, bool)) and value is not None:
                 raise _Fail("yaml-complex-key", "a mapping key must be plain text", line, col)
             key = "" if value is None else str(value)
@@ -119,15 +142,12 @@ class _Builder:
                     col,
                     "each key may appear once; merge the two entries",
                 )
-            frame[2] = key
-            self.keys[(*path, key)] = (line, col)
-            return path
-        else:
-            child = (*path, frame[2])
-            container[frame[2]] = value
-            frame[2] = None
-        self.marks[child] = (line, col)
-        return child
+            frame[2], frame[3] = key, pack(line, col)
+            return None
+        container[frame[2]] = value
+        node = self.tree.add(pack(line, col), frame[3])
+        frame[2] = None
+        return node
 
     def open(self, event: Any, line: int, col: int) -> None:
         """Start a mapping or sequence."""
@@ -142,8 +162,8 @@ class _Builder:
         if self.stack and isinstance(self.stack[-1][0], dict) and self.stack[-1][2] is None:
             raise _Fail("yaml-complex-key", "a mapping key must be plain text", line, col)
         container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-        path = self.place(container, line, col)
-        self.stack.append([container, path, None])
+        node = self.place(container, line, col)
+        self.stack.append([container, node, None, 0])
 
     def feed(self, event: Any) -> None:
         """Take one parser event."""
@@ -167,7 +187,7 @@ class _Builder:
                 raise _Fail("yaml-tag", f"the tag {tag} is not allowed", line, col, "remove the tag")
             if isinstance(event, yaml.ScalarEvent):
                 try:
-                    value = _scalar(event.value, tag, event.implicit[0] and not event.style)
+                    value = self.scalar(event.value, tag, event.implicit[0] and not event.style)
                 except (ValueError, ArithmeticError) as exc:  # decimal signals are ArithmeticErrors
                     raise _Fail(
                         "number-too-large", str(exc) or "a number too large to represent", line, col
@@ -176,7 +196,7 @@ class _Builder:
             else:
                 self.open(event, line, col)
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            self.stack.pop()
+            self.tree.close(self.stack.pop()[1])
 
 
 def _build(text: str, limits: Limits) -> _Builder:
@@ -247,7 +267,9 @@ def parse(
     except yaml.YAMLError as exc:
         raise error([_with_file(_problem("yaml-syntax", str(exc), 1, 1), file)]) from None
     return Document(
-        data=built.root, positions=Positions(file=file, marks=built.marks, keys=built.keys), source=raw
+        data=built.root,
+        positions=Positions(file=file, marks=Marks(built.tree), keys=Marks(built.tree, keys=True)),
+        source=raw,
     )
 
 
@@ -269,18 +291,56 @@ def _with_file(problem: Problem, file: str | None) -> Problem:
     )
 
 
+def _open_regular(path: str | FilePath) -> BinaryIO:
+    """Open a file only if it is a regular file: checked before opening (opening a FIFO blocks,
+    opening some devices acts) and again on the open handle (the path may have been swapped)."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise _NotRegular
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotRegular
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+class _NotRegular(Exception):
+    pass
+
+
 def read_file(
     path: str | FilePath,
     *,
     error: type[RubricEngineError] = RubricError,
     limits: Limits = DEFAULT_LIMITS,
+    regular_only: bool = False,
 ) -> Document:
-    """Read a YAML or JSON file, refusing an oversized one before reading it whole."""
+    """Read a YAML or JSON file, refusing an oversized one before reading it whole.
+
+    With ``regular_only``, a FIFO, device or folder is refused without reading from it."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
+        with _open_regular(path) if regular_only else open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            raw = handle.read(limits.max_bytes + 1)
+            # read(n) sets aside n bytes first: ask for what the file holds, and only read on
+            # (up to the limit) if it holds more than it said (a pipe says 0; a file may grow).
+            first = min(size, limits.max_bytes) + 1
+            raw = handle.read(first)
+            if len(raw) == first and first <= limits.max_bytes:
+                raw += handle.read(limits.max_bytes + 1 - first)
+    except _NotRegular:
+        raise error(
+            [
+                Problem(
+                    code="not-a-file",
+                    message="not a regular file (a folder, FIFO or device)",
+                    file=name,
+                    hint="name a YAML file",
+                )
+            ]
+        ) from None
     except OSError as exc:
         raise error([Problem(code="io", message=exc.strerror or str(exc), file=name)]) from None
     except ValueError as exc:  # a path with a NUL byte

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import Literal
 
 Path = tuple[str | int, ...]
 Severity = Literal["error", "warning", "note"]
+
+
+# Characters that change what a terminal shows rather than showing themselves: controls (escape
+# sequences), format characters (bidi overrides, zero-width), line separators, surrogates and
+# unassigned or private code points. Spaces of other widths (U+3000 in Chinese text) stay.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def format_path(path: Path) -> str:
@@ -24,7 +31,13 @@ def format_path(path: Path) -> str:
 
 def suggest(word: str, choices: Iterable[str]) -> str:
     """A did-you-mean hint for an unknown name, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    # Names in a rubric are NFKC-normalised; a record's keys are matched as written (nothing is
+    # guessed), so a full-width or zero-width spelling of a real name gets a precise hint.
+    seen = "".join(c for c in unicodedata.normalize("NFKC", word) if unicodedata.category(c) not in _HIDDEN)
+    if seen != word and seen in choices:
+        return f"did you mean '{seen}'? (this one is written with look-alike or invisible characters)"
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
 
 
@@ -37,6 +50,20 @@ def short_repr(value: object, limit: int = 60) -> str:
     except Exception:  # a hostile __repr__ must not mask the real problem
         return f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with every control or invisible format character written as an escape (``\\x1b``),
+    so that a message read from a hostile file can never drive the terminal it is printed on."""
+    if text.isprintable():
+        return text
+    out = []
+    for char in text:
+        if char.isprintable() or unicodedata.category(char) not in _HIDDEN:
+            out.append(char)
+        else:
+            out.append(repr(char)[1:-1])
+    return "".join(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +82,8 @@ class Problem:
     at_key: bool = False  # the problem is the key itself (unknown key), so point at the key
 
     def __str__(self) -> str:
+        # The one place a problem becomes text: every part is escaped here, whichever file or
+        # record its words came from (paths hold keys of the record as they were written).
         where = ""
         if self.file is not None:
             where = self.file
@@ -63,17 +92,17 @@ class Problem:
             where += ": "
         place = format_path(self.path)
         text = f"{where}{self.code}: {place + ': ' if place else ''}{self.message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        return escape_controls(f"{text} ({self.hint})" if self.hint else text)
 
     def as_dict(self) -> dict[str, object]:
-        """A JSON-ready form."""
+        """A JSON-ready form (text escaped as in ``str``: JSON output is read on terminals too)."""
         return {
             "code": self.code,
             "severity": self.severity,
-            "path": format_path(self.path),
-            "message": self.message,
-            "hint": self.hint,
-            "file": self.file,
+            "path": escape_controls(format_path(self.path)),
+            "message": escape_controls(self.message),
+            "hint": escape_controls(self.hint),
+            "file": None if self.file is None else escape_controls(self.file),
             "line": self.line,
             "column": self.column,
         }
@@ -84,8 +113,8 @@ class Positions:
     """Where each node of a loaded document stood in its file (1-based line and column)."""
 
     file: str | None
-    marks: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    marks: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: Mapping[Path, tuple[int, int]] = field(default_factory=dict)
 
     def locate(self, problem: Problem) -> Problem:
         """Stamp file, line and column on a problem, using the deepest known prefix of its path."""

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from ._clauses import Apply
 from ._model import Category, Criterion, RubricDoc
 from ._numbers import ZERO, text
-from ._result import AuditEntry, CategoryScore, CriterionScore
+from ._result import AuditEntry, CategoryScore, CriterionScore, shortfall
 
 START_CLAUSES = {"full": "start at full marks", "zero": "start at 0"}
 FLOOR, CAP = -1, -2  # step codes of a clamp; rules are numbered from 0
@@ -160,9 +160,10 @@ def compile_rubric(doc: RubricDoc) -> Plan:
     for cat, source in zip(categories, doc.categories, strict=True):
         criteria = tuple(_flat_criterion(c, s) for c, s in zip(cat.criteria, source.criteria, strict=True))
         # Criteria are clamped first, so a category can leave its bounds only if its own bounds
-        # are tighter than the sum of its criteria's.
+        # are tighter than the sum of its criteria's. A veto comes after the clamp and gives 0,
+        # so a criterion scores within [min(floor, 0), max(cap, 0)]: a negative cap is not a bound.
         low = sum((min(c.floor, ZERO) for c in cat.criteria), ZERO)
-        high = sum((c.upper for c in cat.criteria), ZERO)
+        high = sum((max(c.upper, ZERO) for c in cat.criteria), ZERO)
         flat.append((cat.floor, cat.upper, low < cat.floor or high > cat.upper, criteria))
     return Plan(doc.id, categories, doc.floor, doc.upper, tuple(flat))
 
@@ -338,6 +339,7 @@ def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
     built straight from the steps: batch output needs no audit objects."""
     criteria: dict[str, str] = {}
     costly: list[tuple[Decimal, str, str, str]] = []
+    short: list[dict[str, Any]] = []
     index = 0
     for category in plan.categories:
         for c in category.criteria:
@@ -347,6 +349,14 @@ def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
                     if code >= 0 and points < 0:
                         rule = c.rules[code]
                         costly.append((points, rule.id, c.id, rule.clause))
+                moves = [("start", "start", "", c.base)]
+                for code, points, _ in trail.steps[index]:
+                    rule_kind = ("floor" if code == FLOOR else "cap") if code < 0 else c.rules[code].kind
+                    words = "" if code < 0 else c.rules[code].clause
+                    moves.append((rule_kind, "" if code < 0 else c.rules[code].id, words, points))
+                missing = shortfall(c.id, c.points, moves)
+                if missing is not None:
+                    short.append(missing)
             index += 1
     costly.sort(key=lambda item: (item[0], item[1]))
     return {
@@ -359,6 +369,7 @@ def outline(plan: Plan, trail: Trail) -> dict[str, Any]:
             {"criterion": cid, "rule": rid, "clause": clause, "points": text(points)}
             for points, rid, cid, clause in costly
         ],
+        "shortfalls": sorted(short, key=lambda s: (Decimal(s["points"]), s["rule"])),
     }
 
 

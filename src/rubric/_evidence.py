@@ -7,7 +7,7 @@ on the field types (``_fields``); this module walks a record and names the place
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,8 +213,34 @@ def plan_evidence(groups: tuple[GroupPlan, ...]) -> EvidencePlan:
     )
 
 
+# A record can hold thousands of defects (unknown items by the thousand): past this many, the rest
+# are counted, not listed, so that an error report stays proportional to the limit, not the input.
+MAX_PROBLEMS_PER_RECORD = 100
+
+
+@dataclass(frozen=True, slots=True)
+class MoreProblems(Problem):
+    """The last problem of a capped list: how many more there were (kept exact when recapped)."""
+
+    hidden: int = 0
+
+
+def capped(problems: Sequence[Problem], limit: int) -> tuple[Problem, ...]:
+    """At most ``limit`` problems (at least one), the last saying how many more there were."""
+    if len(problems) <= limit:
+        return tuple(problems)
+    kept = max(limit - 1, 0)
+    hidden = sum(p.hidden if isinstance(p, MoreProblems) else 1 for p in problems[kept:])
+    message = f"… and {hidden} more problems not listed"
+    return (
+        *problems[:kept],
+        MoreProblems("more-problems", message, (), hint="fix these first", hidden=hidden),
+    )
+
+
 def evidence_error(problems: list[Problem], positions: Positions | None) -> EvidenceError:
-    """An EvidenceError with positions stamped on its problems."""
+    """An EvidenceError with positions stamped on its problems (at most MAX_PROBLEMS_PER_RECORD)."""
+    listed = capped(problems, MAX_PROBLEMS_PER_RECORD)
     if positions is not None:
-        problems = [positions.locate(p) for p in problems]
-    return EvidenceError(problems)
+        listed = tuple(positions.locate(p) for p in listed)
+    return EvidenceError(list(listed))

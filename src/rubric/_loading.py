@@ -6,7 +6,10 @@ placed at the line and column of the YAML node it concerns.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import itertools
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path as FilePath
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -15,10 +18,19 @@ from ._clauses import CLAUSES, kind_of
 from ._conditions import All, AnyOf, Not, Test
 from ._conditions import _tag as condition_tag
 from ._conditions import check as check_condition
-from ._documents import Document
+from ._documents import Document, Limits, read_file
 from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
 from ._fields import FIELD_TYPES, FieldSpec, Invalid
-from ._model import Branch, Category, CompositeDoc, Criterion, Grade, Note, RubricDoc
+from ._model import (
+    Branch,
+    Category,
+    CompositeDoc,
+    Criterion,
+    Grade,
+    Note,
+    RubricDoc,
+)
+from ._numbers import BUDGET, MAX_FAILING_PARTS, TooManyProblems
 
 Doc = TypeVar("Doc", bound=BaseModel)
 
@@ -80,6 +92,9 @@ def _is_tag(node: Any, segment: str | int) -> bool:
 
 def _message(error: Mapping[str, Any], path: Path, data: Any) -> Problem:
     kind = error["type"]
+    if path and path[-1] == "[key]":  # pydantic's mark of a problem with a mapping's key
+        problem = _message(error, path[:-1], data)
+        return Problem(problem.code, problem.message, problem.path, hint=problem.hint, at_key=True)
     key = path[-1] if path else ""
     if kind == "extra_forbidden":
         return Problem(
@@ -138,13 +153,59 @@ def validate_model(model: type[Doc], document: Document) -> Doc:
             ]
         )
     try:
+        try:
+            return _budgeted(model, data)
+        except ValidationError as exc:
+            # Errors of plain values (a list of a million wrong items) are not budgeted as they
+            # are met: at least never turn more than the budget of them into Python objects.
+            if exc.error_count() > MAX_FAILING_PARTS:
+                raise TooManyProblems from None
+            problems = _problems(exc, data, document)
+    except TooManyProblems:
+        # Too many to hold: report those in the first few entries of every list and mapping.
+        problems = []
+        for keep in (20, 3, 1):
+            try:
+                _budgeted(model, _first(data, keep))
+            except ValidationError as exc:
+                problems = _problems(exc, data, document)
+                break
+            except TooManyProblems:
+                continue
+        problems.append(
+            Problem(
+                "too-many-problems",
+                f"more than {MAX_FAILING_PARTS} parts of the file are wrong; the first are listed",
+                hint="fix those and load the file again",
+                file=document.positions.file,
+            )
+        )
+    raise RubricError(problems)
+
+
+def _budgeted(model: type[Doc], data: Any) -> Doc:
+    token = BUDGET.set([0])
+    try:
         return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            document.positions.locate(_message(e, data_path(data, e["loc"]), data))
-            for e in exc.errors(include_url=False)
-        ]
-        raise RubricError(problems) from None
+    finally:
+        BUDGET.reset(token)
+
+
+def _problems(exc: ValidationError, data: Any, document: Document) -> list[Problem]:
+    return [
+        document.positions.locate(_message(e, data_path(data, e["loc"]), data))
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def _first(data: Any, keep: int) -> Any:
+    """A copy of plain data with every list and mapping cut to its first ``keep`` entries (paths
+    of what is kept are unchanged, so problems found in it are placed in the original)."""
+    if isinstance(data, dict):
+        return {k: _first(v, keep) for k, v in itertools.islice(data.items(), keep)}
+    if isinstance(data, list):
+        return [_first(v, keep) for v in data[:keep]]
+    return data
 
 
 def _defaults(fields: Mapping[str, FieldSpec], path: Path) -> Iterator[Problem]:
@@ -229,3 +290,61 @@ def raise_if(problems: list[Problem], positions: Positions) -> None:
     """Raise RubricError with the problems placed, if there are any."""
     if problems:
         raise RubricError([positions.locate(p) for p in problems])
+
+
+def read_part(composite: Document, name: str, named: str, *, limits: Limits, allow_outside: bool) -> Document:
+    """Read a composite's part: a regular file inside the composite's folder tree (unless allowed
+    outside), never a FIFO or device, which could hang the load or read what is not a rubric."""
+    here = composite.positions.file
+    base = FilePath(here).parent if here is not None else FilePath()
+    target = base / named
+    if not allow_outside and "\0" not in named:  # a NUL byte is read_file's io problem
+        inside = not FilePath(named).is_absolute()
+        if inside:
+            # Resolved, so '..' and symbolic links that lead out of the folder are caught too.
+            root = os.path.realpath(base)
+            inside = os.path.commonpath([root, os.path.realpath(target)]) == root
+        if not inside:
+            raise_if(
+                [
+                    Problem(
+                        "part-outside",
+                        f"part '{name}' names a file outside the composite's folder",
+                        ("parts", name),
+                        hint="keep parts in the composite's folder or below, "
+                        "or load with allow_outside=True if you trust this composite",
+                    )
+                ],
+                composite.positions,
+            )
+    return read_file(target, limits=limits, regular_only=True)
+
+
+# Problems about a part that quote only the composite or the file system, never the part's text.
+_OWN_WORDS = frozenset({"io", "not-a-file", "not-a-rubric", "part-outside", "too-large"})
+
+
+def part_problems(problems: Sequence[Problem], name: str, composite: Positions) -> list[Problem]:
+    """A part's own problems, placed in the part's file but without quoting it.
+
+    The part is another file: its keys, values and messages are not echoed, so a composite cannot
+    be used to read files it names. Code, line and column say where to look; checking the part on
+    its own gives the details."""
+    out = []
+    for problem in problems:
+        if problem.code in _OWN_WORDS:
+            out.append(problem)
+            continue
+        where = problem.file or "the part"
+        out.append(
+            Problem(
+                problem.code,
+                f"part '{name}' is not a valid rubric",
+                ("parts", name),
+                file=problem.file,
+                line=problem.line,
+                column=problem.column,
+                hint=f"check {where} on its own for the details",
+            )
+        )
+    return out or [composite.locate(Problem("not-a-rubric", f"part '{name}' is not a valid rubric"))]

@@ -9,15 +9,28 @@ from __future__ import annotations
 
 import functools
 import operator
+import unicodedata
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Strict, Tag
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    ModelWrapValidatorHandler,
+    Strict,
+    Tag,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ._clauses import CLAUSES, Clause, kind_of
 from ._conditions import Condition
 from ._fields import FieldUnion
-from ._numbers import ZERO, NonEmpty, Points, Whole
+from ._numbers import ZERO, Counted, NonEmpty, Points, Whole, counted
 
 
 def _rule_union() -> Any:
@@ -29,6 +42,7 @@ def _rule_union() -> Any:
             custom_error_type="unknown-kind",
             custom_error_message="a rule needs exactly one kind key: " + ", ".join(CLAUSES),
         ),
+        Counted,
     ]
 
 
@@ -37,11 +51,58 @@ if TYPE_CHECKING:
 else:
     Rule = _rule_union()
 
-_Id = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
+# Ids and names are compared as people read them: NFKC-normalised (full-width 'Ａ' is 'A', so two
+# spellings of one id meet the duplicate-id check), and characters that show nothing (zero-width,
+# bidi controls, other format and control characters) are refused: 'A' and 'A'+U+200B must not be
+# two different criteria that look the same.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _visible_name(value: str) -> str:
+    for char in value:
+        if unicodedata.category(char) in _INVISIBLE:
+            raise PydanticCustomError(
+                "invisible-character",
+                "an id or name cannot hold the invisible character U+{code} (write it without it)",
+                {"code": f"{ord(char):04X}"},
+            )
+    return unicodedata.normalize("NFKC", value)
+
+
+_Id = Annotated[
+    str, Field(min_length=1, max_length=100, pattern=r"^[^\s]+$"), AfterValidator(_visible_name), Counted
+]
+_Field = Annotated[FieldUnion, Counted]
+
+Named = TypeVar("Named")
+
+
+def _distinct_names(value: Named) -> Named:
+    """Refuse a mapping whose keys become the same name once normalised ('A' and 'Ａ')."""
+    if isinstance(value, dict):
+        seen: dict[str, str] = {}
+        for key in value:
+            if isinstance(key, str):
+                same = seen.setdefault(unicodedata.normalize("NFKC", key), key)
+                if same != key:
+                    raise PydanticCustomError(
+                        "duplicate-id",
+                        "'{first}' and '{second}' are the same name once normalised (NFKC)",
+                        {"first": same, "second": key},
+                    )
+    return value
+
+
+Names = Annotated[Named, BeforeValidator(_distinct_names)]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _budgeted(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        return counted(data, handler)
 
 
 # Findings of ``rubric check`` that a note may waive (its reading is then quoted as the reason).
@@ -70,7 +131,7 @@ class Criterion(_Model):
     floor: Points = ZERO
     cap: Points | None = None
     notes: tuple[Note, ...] = ()
-    evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
+    evidence: Names[dict[_Id, _Field]] = Field(default_factory=dict)
     rules: tuple[Rule, ...] = ()
 
     @property
@@ -147,12 +208,12 @@ class Branch(_Model):
 
     when: Condition
     clause: str = Field(min_length=1)
-    weights: NonEmpty[dict[_Id, Points]]
+    weights: Names[NonEmpty[dict[_Id, Annotated[Points, Counted]]]]
 
 
 class CompositeDoc(_Header):
     """A composite file: rubrics combined with weights under conditions (表一×60% + 表二×40%)."""
 
-    parts: NonEmpty[dict[_Id, str]]
-    evidence: dict[_Id, FieldUnion] = Field(default_factory=dict)
+    parts: Names[NonEmpty[dict[_Id, Annotated[str, Counted]]]]
+    evidence: Names[dict[_Id, _Field]] = Field(default_factory=dict)
     branches: NonEmpty[tuple[Branch, ...]]

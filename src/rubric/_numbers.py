@@ -5,10 +5,20 @@ from __future__ import annotations
 import contextlib
 import decimal
 import functools
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, Strict, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WithJsonSchema,
+    WrapValidator,
+)
 
 ZERO = Decimal(0)
 MAX_PLACES = 4  # no rubric needs finer than 0.0001 of a point; more is a typo
@@ -44,10 +54,12 @@ def text(value: Decimal) -> str:
     return written
 
 
-# Scoring runs in this context, not the caller's: a caller's prec=2 or an extra trap must not
-# round a total or raise. Points have at most 4 places and 10 digits before the point, so every
-# sum and product a rubric can make is exact at this precision.
-CONTEXT = decimal.Context(
+# Loading and scoring run in a context of their own, never the caller's: a caller's prec=2 or an
+# extra trap must not round a total or raise. Points have at most 4 places and 10 digits before
+# the point, so every sum and product a rubric can make is exact at this precision. The template
+# itself is never installed: each block gets a fresh copy, so code that runs inside one (a hook
+# of the caller's, a dict subclass in a record) can change only that copy, never a later score.
+_TEMPLATE = decimal.Context(
     prec=60,
     rounding=decimal.ROUND_HALF_EVEN,
     Emax=999_999,
@@ -56,9 +68,14 @@ CONTEXT = decimal.Context(
 )
 
 
+def engine_context() -> decimal.Context:
+    """A fresh copy of the engine's exact context."""
+    return _TEMPLATE.copy()
+
+
 def exact() -> contextlib.AbstractContextManager[decimal.Context]:
-    """A block in which Decimal arithmetic uses the engine's own exact context."""
-    return decimal.localcontext(CONTEXT)
+    """A block in which Decimal arithmetic uses a fresh copy of the engine's exact context."""
+    return decimal.localcontext(_TEMPLATE)  # localcontext installs a copy of what it is given
 
 
 Points = Annotated[
@@ -94,3 +111,32 @@ NonEmpty = Annotated[Sized, AfterValidator(_non_empty)]
 # Whole numbers in a rubric are YAML integers: strict, so that a Decimal such as 1e100000000 is
 # refused as it is instead of being converted into a hundred-million-digit int first.
 Whole = Annotated[int, Strict()]
+
+
+# How many failing parts (a category, a criterion, a rule…) one validation may meet before it
+# stops: pydantic keeps every error (about 400 bytes each, then a dict each), and a 5 MB file of
+# '{},' would hold millions. None outside ``validate_model``.
+BUDGET: ContextVar[list[int] | None] = ContextVar("rubric_validation_budget", default=None)
+MAX_FAILING_PARTS = 1000
+
+
+class TooManyProblems(Exception):
+    """Raised through pydantic (it is not a ValueError) when the budget runs out."""
+
+
+def counted(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """Validate one part, counting it against the budget if it fails. Put ``Counted`` on the
+    element type of any list or mapping a file can make long (a million wrong items must stop
+    at the budget, not become a million error records first)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        budget = BUDGET.get()
+        if budget is not None:
+            budget[0] += 1
+            if budget[0] > MAX_FAILING_PARTS:
+                raise TooManyProblems from None
+        raise
+
+
+Counted = WrapValidator(counted)

@@ -10,20 +10,25 @@ RECORD}`` that names the unit for reports. CSV has one column per fact (see ``cs
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import csv
+import os
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, BinaryIO
 
-from ._documents import DEFAULT_LIMITS, Limits, parse_json_line, read_file
-from ._errors import EvidenceError, Problem, suggest
+from ._documents import DEFAULT_LIMITS, Limits, parse, parse_json_line
+from ._errors import EvidenceError, Positions, Problem, short_repr, suggest
 from ._fields import Assessed, Checklist, Count, FieldSpec, Flag
 from ._rubric import Composite, Rubric
 
 NONE_MARK = "-"
+STDIN = "-"
 _DIGITS = re.compile(r"[0-9]{1,18}\Z")  # longer runs stay text, and validation names them
 _AMOUNT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?\Z")
 
@@ -37,32 +42,154 @@ class Item:
     record: Any = None
     problems: tuple[Problem, ...] = ()
     blank: bool = False
+    positions: Positions | None = None  # where each fact stood, when the input can say (a workbook)
+
+
+class Tally:
+    """How far a reader has gone through its input, for a progress bar: bytes read of ``total``
+    (None when the size is not known: standard input, a pipe)."""
+
+    def __init__(self) -> None:
+        self.done = 0
+        self.total: int | None = None
+
+
+class _Counted:
+    """A binary handle that adds what it reads to a tally."""
+
+    def __init__(self, handle: BinaryIO, tally: Tally) -> None:
+        self.handle, self.tally = handle, tally
+
+    def readline(self, limit: int = -1) -> bytes:
+        raw = self.handle.readline(limit)
+        self.tally.done += len(raw)
+        return raw
+
+
+def unit_name(value: Any, line: int) -> str | Problem:
+    """A unit's name as text: text as it is, a whole number as its digits; anything else is refused
+    (null, true/false, fractions, mappings and lists name nothing a bulletin could show)."""
+    if value is _NO_UNIT:
+        return str(line)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    kinds = {bool: "true or false", Decimal: "a number that is not whole", dict: "a mapping", list: "a list"}
+    kind = "null" if value is None else kinds.get(type(value), type(value).__name__)
+    return Problem(
+        "bad-unit",
+        f"a unit is named by text or a whole number, got {kind}",
+        ("unit",),
+        hint="write the unit's name as text, or leave 'unit' out to name it by its line",
+    )
+
+
+_NO_UNIT = object()
 
 
 def _envelope(line: int, value: Any) -> Item:
-    if isinstance(value, dict) and "evidence" in value:
-        extra = sorted(set(value) - {"unit", "evidence"})
-        if extra:
-            return Item(
-                line,
-                str(value.get("unit", line)),
-                problems=(
-                    Problem(
-                        "unknown-key",
-                        f"unknown key '{extra[0]}' in a batch record",
-                        (extra[0],),
-                        hint="a batch record is {unit, evidence}",
-                    ),
+    if not (isinstance(value, dict) and "evidence" in value):
+        return Item(line, str(line), value)
+    unit = unit_name(value.get("unit", _NO_UNIT), line)
+    if isinstance(unit, Problem):
+        return Item(line, str(line), problems=(unit,))
+    extra = sorted(set(value) - {"unit", "evidence"})
+    if extra:
+        return Item(
+            line,
+            unit,
+            problems=(
+                Problem(
+                    "unknown-key",
+                    f"unknown key {short_repr(extra[0])} in a batch record",
+                    (extra[0],),
+                    hint="a batch record is {unit, evidence}",
                 ),
-            )
-        return Item(line, str(value.get("unit", line)), value["evidence"])
-    return Item(line, str(line), value)
+            ),
+        )
+    return Item(line, unit, value["evidence"])
 
 
-def read_jsonl(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
-    """Records from a JSON Lines file, one per line."""
+def bounded_lines(handle: BinaryIO | _Counted, limit: int) -> Iterator[bytes | None]:
+    """The file's lines, each read with a bound: a line longer than ``limit`` bytes is skipped
+    to its end in small pieces (never held whole) and stands as ``None``, so line numbers hold."""
+    while True:
+        raw = handle.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw
+            continue
+        while raw and not raw.endswith(b"\n"):
+            raw = handle.readline(_SKIP)
+        yield None
+
+
+_SKIP = 1 << 16
+
+
+def _too_long(line: int, limits: Limits) -> Item:
+    return Item(
+        line,
+        str(line),
+        problems=(
+            Problem(
+                "too-large",
+                f"the line is longer than the limit of {limits.max_bytes} bytes",
+                hint="split the record, or raise --max-bytes",
+            ),
+        ),
+    )
+
+
+@contextlib.contextmanager
+def open_input(path: str | FilePath) -> Iterator[BinaryIO]:
+    """A binary handle on a file, or on standard input for ``-``."""
+    if str(path) == STDIN:
+        yield sys.stdin.buffer
+        return
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        yield handle
+
+
+@contextlib.contextmanager
+def _counted(path: str | FilePath, tally: Tally | None) -> Iterator[BinaryIO | _Counted]:
+    with open_input(path) as handle:
+        if tally is None:
+            yield handle
+            return
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except (OSError, ValueError):
+            size = 0
+        tally.total = size or None  # a pipe or terminal has no size worth showing
+        yield _Counted(handle, tally)
+
+
+def read_bytes(path: str | FilePath, limits: Limits) -> tuple[bytes, int]:
+    """A whole (small) file or standard input, at most ``max_bytes + 1`` bytes, and its size."""
+    try:
+        with open_input(path) as handle:
+            raw = handle.read(limits.max_bytes + 1)
+            try:
+                size = os.fstat(handle.fileno()).st_size
+            except (OSError, ValueError):
+                size = 0
+    except OSError as exc:
+        raise EvidenceError([Problem("io", exc.strerror or str(exc), (), file=str(path))]) from None
+    return raw, max(size, len(raw))
+
+
+def read_jsonl(
+    path: str | FilePath, limits: Limits = DEFAULT_LIMITS, tally: Tally | None = None
+) -> Iterator[Item]:
+    """Records from a JSON Lines file (or standard input for ``-``), one per line."""
+    with _counted(path, tally) as handle:
+        for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
+            if raw is None:
+                yield _too_long(number, limits)
+                continue
             try:
                 text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError:
@@ -81,7 +208,9 @@ def read_jsonl(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterato
 
 def read_yaml_list(path: str | FilePath, limits: Limits = DEFAULT_LIMITS) -> Iterator[Item]:
     """Records from a YAML (or JSON) file holding a list of records."""
-    document = read_file(path, error=EvidenceError, limits=limits)
+    raw, size = read_bytes(path, limits)
+    name = "<stdin>" if str(path) == STDIN else str(path)
+    document = parse(raw, file=name, error=EvidenceError, limits=limits, size=size)
     if not isinstance(document.data, list):
         raise EvidenceError(
             [Problem("wrong-type", "a YAML batch file is a list of records", (), file=str(path))]
@@ -143,49 +272,126 @@ def _set(record: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     node[path[-1]] = value
 
 
-_BAD_LINE = "\ufffe"  # stands in for a line that is not UTF-8, so that the csv module keeps counting
+_BAD_LINE = "\ufffe"  # stands in for a line that cannot be decoded, so that the csv module keeps counting
+_LONG_LINE = "\uffff"  # stands in for a line over the limit, read past without being held
+UTF8, GB18030 = "utf-8", "gb18030"
+_SNIFF = 1 << 20
 
 
-def _decoded_lines(path: str | FilePath) -> Iterator[str]:
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                yield _BAD_LINE + "\n"
+def check_encoding(name: str) -> str:
+    """A text encoding a CSV file can be read in line by line (its line break is the byte 0x0A,
+    as in UTF-8, GBK, GB18030 and Big5; not UTF-16); raises ValueError otherwise."""
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        raise ValueError(f"unknown encoding {short_repr(name)} (try utf-8, gbk or gb18030)") from None
+    if "\n,".encode(canonical, "replace") != b"\n," or canonical.startswith("utf-16"):
+        raise ValueError(f"{name} files cannot be read line by line; save the file as UTF-8")
+    return canonical
+
+
+def detect_encoding(handle: BinaryIO) -> str:
+    """UTF-8 when the whole input decodes as UTF-8 (with or without a BOM), else GB18030 (what
+    Excel and WPS write as "CSV" on Chinese Windows: GBK is a subset of it). A file is scanned
+    whole and rewound; standard input is judged by what can be peeked without consuming it."""
+    decoder = codecs.getincrementaldecoder(UTF8)()
+    try:
+        if handle.seekable():
+            while chunk := handle.read(_SNIFF):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+            return UTF8
+        peek = getattr(handle, "peek", None)
+        if peek is not None:
+            decoder.decode(peek(_SNIFF)[:_SNIFF])  # a character cut at the end is not final
+    except UnicodeDecodeError:
+        return GB18030
+    else:
+        return UTF8
+    finally:
+        if handle.seekable():
+            handle.seek(0)
+
+
+def _decoded_lines(handle: BinaryIO | _Counted, limits: Limits, encoding: str) -> Iterator[str]:
+    for number, raw in enumerate(bounded_lines(handle, limits.max_bytes), start=1):
+        if raw is None:
+            yield _LONG_LINE + "\n"
+            continue
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 and encoding == UTF8 else encoding)
+        except UnicodeDecodeError:
+            yield _BAD_LINE + "\n"
 
 
 def read_csv(
-    path: str | FilePath, scorer: Rubric | Composite, limits: Limits = DEFAULT_LIMITS
+    path: str | FilePath,
+    scorer: Rubric | Composite,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    encoding: str | None = None,
+    tally: Tally | None = None,
 ) -> Iterator[Item]:
     """Records from a CSV file with a header row of fact columns (and an optional ``unit``).
 
-    Lines are decoded one at a time, so a line that is not UTF-8 is rejected on its own and the
-    lines around it are still read.
+    The encoding is ``encoding`` or else detected (``detect_encoding``). Lines are decoded one at
+    a time, so a line that cannot be decoded (or is longer than the limit) is rejected on its own
+    and the lines around it are still read.
     """
-    columns = csv_columns(scorer)
-    reader = csv.reader(_decoded_lines(path))
+    with _counted(path, tally) as handle:
+        raw = handle.handle if isinstance(handle, _Counted) else handle
+        used = encoding or detect_encoding(raw)
+        lines = csv.reader(_decoded_lines(handle, limits, used))
+        yield from _csv_items(lines, path, scorer, limits, used)
+
+
+def _undecodable(encoding: str) -> Problem:
+    if encoding == UTF8:
+        return Problem("not-utf8", "the line is not UTF-8", hint="say the file's encoding with --encoding")
+    return Problem(
+        "bad-encoding", f"the line is not {encoding}", hint="save the file as UTF-8, or use --encoding"
+    )
+
+
+def _header_problem(path: str | FilePath, code: str, message: str, hint: str = "") -> EvidenceError:
+    return EvidenceError([Problem(code, message, (), file=str(path), line=1, hint=hint)])
+
+
+def _csv_header(reader: Any, path: str | FilePath, columns: dict[str, Any]) -> list[str] | None:
     try:
-        header = next(reader)
+        header: list[str] = next(reader)
     except StopIteration:
-        return
+        return None
     except csv.Error as exc:
-        raise EvidenceError([Problem("bad-csv", str(exc), (), file=str(path), line=1)]) from None
+        raise _header_problem(path, "bad-csv", str(exc)) from None
+    if _LONG_LINE in "".join(header):
+        raise _header_problem(path, "too-large", "the header line is longer than the limit")
     unknown = [h for h in header if h != "unit" and h not in columns]
-    if _BAD_LINE in header or unknown:
+    if _BAD_LINE in "".join(header) or unknown:
         name = unknown[0] if unknown else "?"
-        raise EvidenceError(
-            [
-                Problem(
-                    "unknown-column",
-                    f"unknown column '{name}'",
-                    (),
-                    file=str(path),
-                    line=1,
-                    hint=suggest(name, columns),
-                )
-            ]
+        raise _header_problem(
+            path, "unknown-column", f"unknown column {short_repr(name)}", suggest(name, columns)
         )
+    first: dict[str, int] = {}
+    for number, name in enumerate(header, start=1):
+        if name in first:
+            raise _header_problem(
+                path,
+                "duplicate-column",
+                f"columns {first[name]} and {number} are both named {short_repr(name)}",
+                "keep one column per fact",
+            )
+        first[name] = number
+    return header
+
+
+def _csv_items(
+    reader: Any, path: str | FilePath, scorer: Rubric | Composite, limits: Limits, encoding: str = UTF8
+) -> Iterator[Item]:
+    columns = csv_columns(scorer)
+    header = _csv_header(reader, path, columns)
+    if header is None:
+        return
     while True:
         try:
             row = next(reader)
@@ -195,8 +401,10 @@ def read_csv(
             yield Item(reader.line_num, str(reader.line_num), problems=(Problem("bad-csv", str(exc)),))
             continue
         line = reader.line_num
-        if any(_BAD_LINE in cell for cell in row):
-            yield Item(line, str(line), problems=(Problem("not-utf8", "the line is not UTF-8"),))
+        if any(_LONG_LINE in cell for cell in row):
+            yield _too_long(line, limits)
+        elif any(_BAD_LINE in cell for cell in row):
+            yield Item(line, str(line), problems=(_undecodable(encoding),))
         elif not any(cell.strip() for cell in row):
             yield Item(line, str(line), blank=True)
         elif len(row) != len(header):
@@ -221,25 +429,50 @@ def _csv_item(line: int, header: list[str], row: list[str], columns: dict[str, A
     return Item(line, unit, record)
 
 
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "yaml",
+    ".xlsx": "xlsx",
+}
+
+
 def read_items(
-    path: str | FilePath, scorer: Rubric | Composite, limits: Limits = DEFAULT_LIMITS
+    path: str | FilePath,
+    scorer: Rubric | Composite,
+    limits: Limits = DEFAULT_LIMITS,
+    fmt: str | None = None,
+    *,
+    encoding: str | None = None,
+    tally: Tally | None = None,
 ) -> Iterator[Item]:
-    """Records from a batch input file, by its extension (.jsonl/.ndjson, .csv, .yaml/.yml/.json)."""
-    suffix = FilePath(path).suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        return read_jsonl(path, limits)
-    if suffix == ".csv":
-        return read_csv(path, scorer, limits)
-    if suffix in (".yaml", ".yml", ".json"):
+    """Records from a batch input file, by ``fmt`` (jsonl, csv, yaml or xlsx) or else by its
+    extension (.jsonl/.ndjson, .csv, .yaml/.yml/.json, .xlsx); standard input (``-``) is JSON
+    Lines unless told. ``encoding`` applies to CSV (detected when None); ``tally`` follows the
+    bytes read of a JSON Lines or CSV file."""
+    if fmt is None:
+        fmt = "jsonl" if str(path) == STDIN else FORMATS.get(FilePath(path).suffix.lower())
+    if fmt == "jsonl":
+        return read_jsonl(path, limits, tally)
+    if fmt == "csv":
+        return read_csv(path, scorer, limits, encoding=encoding, tally=tally)
+    if fmt == "yaml":
         return read_yaml_list(path, limits)
+    if fmt == "xlsx":
+        from ._xlsx_read import read_xlsx  # noqa: PLC0415 - openpyxl is an optional extra
+
+        return read_xlsx(path, scorer, limits)
     raise EvidenceError(
         [
             Problem(
                 "unknown-format",
-                f"cannot tell the format of '{path}'",
+                f"cannot tell the format of {short_repr(str(path))}",
                 (),
                 file=str(path),
-                hint="use .jsonl, .csv or .yaml",
+                hint="use .jsonl, .csv, .yaml or .xlsx, or say which with --input-format",
             )
         ]
     )

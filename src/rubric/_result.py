@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from ._fields import Assessment
@@ -20,8 +21,27 @@ from ._numbers import ZERO, text
 Inputs = tuple[tuple[str, Any], ...]
 
 
+def freeze(value: Any) -> Any:
+    """A read-only view of plain data: mappings behind MappingProxyType, lists as tuples, so that
+    nothing reachable from a result can change what its audit trail and evidence hash say."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain dicts and lists again (for pickling: a MappingProxyType does not pickle)."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    return value
+
+
 def _json_value(value: Any) -> Any:
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: _json_value(v) for k, v in value.items()}
     if isinstance(value, tuple):
         return [_json_value(v) for v in value]
@@ -46,6 +66,8 @@ def dumps(data: Any) -> str:
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
     if isinstance(value, Assessment):
         return value.as_json()
     if isinstance(value, Decimal):
@@ -117,6 +139,33 @@ def reasons(entries: Any, limit: int | None = None, part: str | None = None) -> 
             item["part"] = part
         out.append(item)
     return out
+
+
+def shortfall(criterion: str, maximum: Decimal, moves: Any, part: str | None = None) -> dict[str, Any] | None:
+    """The points a criterion did not earn (未得分, as opposed to 扣分): a tier below its top level
+    or a zero-start criterion's awards not made, i.e. the maximum less the start and what rules
+    awarded (net of caps); deductions are not in it, they are reasons. None when nothing is short."""
+    earned, rule, clause = ZERO, "start", ""
+    for kind, rid, words, points in moves:
+        if kind in ("start", "cap") or (points > 0 and kind != "floor"):
+            earned += points
+        if kind == "tiers":
+            rule, clause = rid, words
+    if earned >= maximum:
+        return None
+    item = {"criterion": criterion, "rule": rule, "clause": clause, "points": text(earned - maximum)}
+    if part is not None:
+        item["part"] = part
+    return item
+
+
+def shortfalls(criteria: Any, part: str | None = None) -> list[dict[str, Any]]:
+    """Every criterion's shortfall (see ``shortfall``), largest first, from full audit entries."""
+    found = [
+        shortfall(c.id, c.max, ((e.kind, e.rule, e.clause, e.points) for e in c.audit), part)
+        for c in criteria
+    ]
+    return sorted((s for s in found if s is not None), key=lambda s: (Decimal(s["points"]), s["rule"]))
 
 
 def _entries(items: Any) -> tuple[AuditEntry, ...]:
@@ -218,7 +267,9 @@ class Result:
     # object.__setattr__ on an immutable object costs about as much as a rule.
     __slots__ = ("_core", "_lazy")
     _core: tuple[RubricInfo, str, Decimal, Decimal, str | None]
-    _lazy: list[Any]  # [categories, adjustments, view, evidence fn, canonical evidence, sha256, outline fn]
+    # [categories, adjustments, view, evidence fn, canonical evidence, sha256, outline fn, frozen
+    # evidence]: the canonical evidence itself never leaves; callers get the frozen view of it.
+    _lazy: list[Any]
 
     def __init__(
         self,
@@ -237,7 +288,8 @@ class Result:
     ) -> None:
         """Build a result from its parts (scoring passes a view to build them lazily)."""
         object.__setattr__(self, "_core", (rubric, engine, total, max, grade))
-        object.__setattr__(self, "_lazy", [categories, adjustments, view, evidence, None, sha256, outline])
+        lazy = [categories, adjustments, view, evidence, None, sha256, outline, None]
+        object.__setattr__(self, "_lazy", lazy)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a Result is immutable")
@@ -288,20 +340,27 @@ class Result:
         adjustments: tuple[AuditEntry, ...] = self._materialize()[1]
         return adjustments
 
-    @property
-    def evidence(self) -> Any:
-        """The validated evidence in canonical form (None for a result read back from JSON)."""
+    def _canonical(self) -> Any:
+        """The canonical evidence as built (internal: the audit view and the hash read it)."""
         lazy = self._lazy
         if lazy[4] is None and lazy[3] is not None:
             lazy[4] = lazy[3]()
         return lazy[4]
 
     @property
+    def evidence(self) -> Any:
+        """The validated evidence in canonical form, read-only (None for a result read from JSON)."""
+        lazy = self._lazy
+        if lazy[7] is None:
+            lazy[7] = freeze(self._canonical())
+        return lazy[7]
+
+    @property
     def evidence_sha256(self) -> str:
         """The SHA-256 of the canonical JSON of the validated evidence (computed once, on demand)."""
         lazy = self._lazy
         if lazy[5] is None:
-            lazy[5] = sha256_of(self.evidence)
+            lazy[5] = sha256_of(self._canonical())
         sha: str = lazy[5]
         return sha
 
@@ -368,6 +427,7 @@ class Result:
             ],
             "criteria": {c.id: text(c.score) for c in self.criteria()},
             "reasons": reasons(e for c in self.criteria() for e in c.audit),
+            "shortfalls": shortfalls(self.criteria()),
         }
 
     @classmethod
@@ -417,6 +477,15 @@ class CompositeResult:
     audit: tuple[AuditEntry, ...]
     evidence: Any = field(default=None, compare=False, repr=False)
     _sha: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evidence", freeze(self.evidence))
+        object.__setattr__(self, "parts", tuple(self.parts))
+        object.__setattr__(self, "audit", tuple(self.audit))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        fields = (self.composite, self.engine, self.branch, self.parts, self.total, self.max, self.grade)
+        return (CompositeResult, (*fields, self.audit, thaw(self.evidence)))
 
     @property
     def evidence_sha256(self) -> str:
@@ -479,6 +548,7 @@ class CompositeResult:
                 for p in self.parts
                 for r in reasons((e for c in p.result.criteria() for e in c.audit), part=p.name)
             ],
+            "shortfalls": [s for p in self.parts for s in shortfalls(p.result.criteria(), part=p.name)],
         }
 
     @classmethod

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path as FilePath
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -21,9 +22,16 @@ from ._documents import DEFAULT_LIMITS, Document, Limits, parse, plain_text, rea
 from ._errors import EvidenceError, Positions, Problem, RubricError
 from ._evaluate import clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
 from ._evidence import evidence_error, plan_evidence, plan_group
-from ._loading import composite_problems, raise_if, reference_problems, validate_model
+from ._loading import (
+    composite_problems,
+    part_problems,
+    raise_if,
+    read_part,
+    reference_problems,
+    validate_model,
+)
 from ._model import CompositeDoc, RubricDoc
-from ._numbers import CONTEXT, ZERO, exact, text
+from ._numbers import ZERO, engine_context, exact, text
 from ._result import AuditEntry, CompositeResult, PartScore, Result, RubricInfo
 from ._version import __version__ as _version
 
@@ -84,11 +92,12 @@ class Rubric(_Loaded):
 
     doc: RubricDoc
 
-    __slots__ = ("_evidence", "_grades", "_plan", "doc", "info", "path", "positions", "source")
+    __slots__ = ("_evidence", "_grades", "_plan", "doc", "info", "limits", "path", "positions", "source")
 
-    def __init__(self, doc: RubricDoc, document: Document) -> None:
-        """Compile a checked document (use ``load`` or ``Rubric.from_bytes``)."""
+    def __init__(self, doc: RubricDoc, document: Document, limits: Limits = DEFAULT_LIMITS) -> None:
+        """Compile a checked document (use ``load_rubric`` or ``Rubric.from_bytes``)."""
         self.doc = doc
+        self.limits = limits
         self.source = document.source
         self.path = document.positions.file
         self.positions = document.positions
@@ -102,10 +111,8 @@ class Rubric(_Loaded):
     @classmethod
     def from_bytes(cls, source: bytes, file: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Rubric:
         """Load a rubric from its YAML bytes."""
-        loaded = load_document(parse(source, file=file, limits=limits))
-        if not isinstance(loaded, Rubric):
-            raise RubricError([Problem("not-a-rubric", "this is a composite, not a rubric", (), file=file)])
-        return loaded
+        with exact():
+            return _rubric_of(parse(source, file=file, limits=limits), limits)
 
     @classmethod
     def from_data(cls, data: Any, file: str | None = None) -> Rubric:
@@ -118,11 +125,13 @@ class Rubric(_Loaded):
         return dump_yaml(data).decode("utf-8")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Rubric.from_bytes, (self.source, self.path))
+        # As its source and limits: a rubric loaded with raised limits must load again on arrival.
+        return (Rubric.from_bytes, (self.source, self.path, self.limits))
 
     def validate(self, evidence: Any, positions: Positions | None = None) -> dict[str, dict[str, Any]]:
         """Canonical facts per criterion, or EvidenceError listing every problem."""
-        return self._evidence.validate(evidence, positions)
+        with exact():
+            return self._evidence.validate(evidence, positions)
 
     def collect(self, evidence: Any, path: tuple[str, ...], problems: list[Problem]) -> dict[str, Any]:
         """Validate into ``problems`` instead of raising (composites gather all parts' problems)."""
@@ -130,11 +139,14 @@ class Rubric(_Loaded):
 
     def score(self, evidence: Any, *, audit: bool = True, positions: Positions | None = None) -> Result:
         """Score one evidence record; ``audit=False`` skips building audit entries (same totals)."""
-        # setcontext twice costs a fifth of localcontext(), and this is the per-record hot path.
+        # setcontext costs a fifth of localcontext(), and this is the per-record hot path. A fresh
+        # context again after validation: a caller's dict subclass may have changed the first.
         saved = decimal.getcontext()
-        decimal.setcontext(CONTEXT)
+        decimal.setcontext(engine_context())
         try:
-            return self._score(self._evidence.validate(evidence, positions), audit)
+            facts = self._evidence.validate(evidence, positions)
+            decimal.setcontext(engine_context())
+            return self._score(facts, audit)
         finally:
             decimal.setcontext(saved)
 
@@ -152,7 +164,7 @@ class Rubric(_Loaded):
             total,
             self.doc.points,
             grade_of(self._grades, total) if self._grades else None,
-            view=lambda: materialize(plan, result.evidence, trail),
+            view=lambda: materialize(plan, result._canonical(), trail),
             evidence=lambda: canonical(facts),
             outline=lambda: outline(plan, trail),
         )
@@ -173,20 +185,28 @@ class Composite(_Loaded):
         "_grades",
         "doc",
         "info",
+        "limits",
         "parts",
         "path",
         "positions",
         "source",
     )
 
-    def __init__(self, doc: CompositeDoc, document: Document, parts: Mapping[str, Rubric]) -> None:
+    def __init__(
+        self,
+        doc: CompositeDoc,
+        document: Document,
+        parts: Mapping[str, Rubric],
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         """Compile a checked composite whose parts are loaded."""
         self.doc = doc
+        self.limits = limits
         self.source = document.source
         self.path = document.positions.file
         self.positions = document.positions
         self.info = _info(doc, document.source + b"".join(parts[p].source for p in doc.parts))
-        self.parts = dict(parts)
+        self.parts: Mapping[str, Rubric] = MappingProxyType({p: parts[p] for p in doc.parts})
         self._facts = plan_group("", doc.evidence)
         self._branches: tuple[tuple[Predicate, str, tuple[tuple[str, str, Decimal], ...]], ...] = tuple(
             (
@@ -201,24 +221,18 @@ class Composite(_Loaded):
     @classmethod
     def from_data(cls, data: Any, parts: Mapping[str, Rubric], file: str | None = None) -> Composite:
         """A composite from plain data whose parts are already loaded (``parts`` in the data are names)."""
-        document = parse(dump_yaml(data), file=file)
-        doc = validate_model(CompositeDoc, document)
-        missing = [
-            Problem("unknown-part", f"no loaded rubric for part '{name}'", ("parts", name))
-            for name in doc.parts
-            if name not in parts
-        ]
-        raise_if(composite_problems(doc) + missing, document.positions)
-        return cls(doc, document, parts)
+        with exact():
+            return _composite_with(parse(dump_yaml(data), file=file), parts, DEFAULT_LIMITS)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        if self.path is None:
-            return (Composite._rebuild, (self.source, self.parts))
-        return (load, (self.path,))
+        # As its own source and its parts' (each a Rubric, pickled as its source), never as a path:
+        # a file edited after loading must not change what a worker process scores.
+        return (Composite._rebuild, (self.source, self.path, self.limits, dict(self.parts)))
 
     @staticmethod
-    def _rebuild(source: bytes, parts: Mapping[str, Rubric]) -> Composite:
-        return Composite.from_data(parse(source).data, parts)
+    def _rebuild(source: bytes, file: str | None, limits: Limits, parts: Mapping[str, Rubric]) -> Composite:
+        with exact():
+            return _composite_with(parse(source, file=file, limits=limits), parts, limits)
 
     def score(
         self, evidence: Any, *, audit: bool = True, positions: Positions | None = None
@@ -239,6 +253,7 @@ class Composite(_Loaded):
         if branch is None:
             raise EvidenceError([Problem("no-branch", "no branch of the composite applies to these facts")])
         _, clause, weights = branch
+        decimal.setcontext(engine_context())  # fresh after the caller's data was read (see Rubric.score)
         weighted = {name for _, name, _ in weights}
         part_facts: dict[str, Any] = {}
         for name in self.parts:
@@ -276,7 +291,7 @@ class Composite(_Loaded):
             max=self.doc.points,
             grade=grade_of(self._grades, total),
             audit=(*entries, *clamps),
-            evidence={"facts": facts, **{p.name: p.result.evidence for p in parts}},
+            evidence={"facts": facts, **{p.name: p.result._canonical() for p in parts}},
         )
 
     def __repr__(self) -> str:
@@ -288,33 +303,88 @@ def branch_rule_id(composite: str, index: int, part: str) -> str:
     return f"{composite}.b{index + 1}.{part}"
 
 
-def load_document(document: Document, *, limits: Limits = DEFAULT_LIMITS) -> Rubric | Composite:
-    """Check and compile a parsed document: a composite if it has ``parts``, else a rubric."""
-    if isinstance(document.data, dict) and "parts" in document.data:
-        composite = validate_model(CompositeDoc, document)
-        raise_if(composite_problems(composite), document.positions)
-        base = FilePath(document.positions.file or ".").parent
-        parts: dict[str, Rubric] = {}
-        for name, relative in composite.parts.items():
-            part = read_file(base / relative, limits=limits)
-            if isinstance(part.data, dict) and "parts" in part.data:
+def _is_composite(document: Document) -> bool:
+    return isinstance(document.data, dict) and "parts" in document.data
+
+
+def _wrong_kind(document: Document, code: str, what: str, loader: str) -> None:
+    hint = f"load it with rubric.{loader} (or rubric.load)"
+    raise_if([Problem(code, f"this is {what}", (), hint=hint)], document.positions)
+
+
+def _rubric_of(document: Document, limits: Limits) -> Rubric:
+    if _is_composite(document):
+        _wrong_kind(document, "not-a-rubric", "a composite, not a rubric", "load_composite")
+    doc = validate_model(RubricDoc, document)
+    raise_if(reference_problems(doc), document.positions)
+    return Rubric(doc, document, limits)
+
+
+def _composite_with(document: Document, parts: Mapping[str, Rubric], limits: Limits) -> Composite:
+    doc = validate_model(CompositeDoc, document)
+    missing = [
+        Problem("unknown-part", f"no loaded rubric for part '{name}'", ("parts", name))
+        for name in doc.parts
+        if name not in parts
+    ]
+    raise_if(composite_problems(doc) + missing, document.positions)
+    return Composite(doc, document, parts, limits)
+
+
+def _composite_of(document: Document, limits: Limits, allow_outside: bool) -> Composite:
+    if not _is_composite(document):
+        what = "a rubric, not a composite (it has no 'parts')"
+        _wrong_kind(document, "not-a-composite", what, "load_rubric")
+    composite = validate_model(CompositeDoc, document)
+    raise_if(composite_problems(composite), document.positions)
+    parts: dict[str, Rubric] = {}
+    for name, named in composite.parts.items():
+        try:
+            part = read_part(document, name, named, limits=limits, allow_outside=allow_outside)
+            if _is_composite(part):
                 # Refused before it is loaded: a composite of composites could name itself.
                 raise_if(
                     [Problem("not-a-rubric", f"part '{name}' is itself a composite", ("parts", name))],
                     document.positions,
                 )
-            loaded = load_document(part, limits=limits)
-            assert isinstance(loaded, Rubric)
-            parts[name] = loaded
-        return Composite(composite, document, parts)
-    doc = validate_model(RubricDoc, document)
-    raise_if(reference_problems(doc), document.positions)
-    return Rubric(doc, document)
+            parts[name] = _rubric_of(part, limits)
+        except RubricError as exc:
+            raise RubricError(part_problems(exc.problems, name, document.positions)) from None
+    return Composite(composite, document, parts, limits)
 
 
-def load(path: str | FilePath, *, limits: Limits = DEFAULT_LIMITS) -> Rubric | Composite:
-    """Load a rubric or composite file: parsed safely, validated, cross-checked, compiled."""
-    return load_document(read_file(path, limits=limits), limits=limits)
+def load_document(
+    document: Document, *, limits: Limits = DEFAULT_LIMITS, allow_outside: bool = False
+) -> Rubric | Composite:
+    """Check and compile a parsed document: a composite if it has ``parts``, else a rubric."""
+    with exact():
+        if _is_composite(document):
+            return _composite_of(document, limits, allow_outside)
+        return _rubric_of(document, limits)
 
 
-__all__ = ["ENGINE", "Composite", "Rubric", "load", "text"]
+def load(
+    path: str | FilePath, *, limits: Limits = DEFAULT_LIMITS, allow_outside: bool = False
+) -> Rubric | Composite:
+    """Load a rubric or composite file: parsed safely, validated, cross-checked, compiled.
+
+    A composite's parts must lie in its own folder or below unless ``allow_outside`` is true."""
+    with exact():
+        return load_document(read_file(path, limits=limits), limits=limits, allow_outside=allow_outside)
+
+
+def load_rubric(path: str | FilePath, *, limits: Limits = DEFAULT_LIMITS) -> Rubric:
+    """Load a rubric file (a composite is a RubricError ``not-a-rubric``)."""
+    with exact():
+        return _rubric_of(read_file(path, limits=limits), limits)
+
+
+def load_composite(
+    path: str | FilePath, *, limits: Limits = DEFAULT_LIMITS, allow_outside: bool = False
+) -> Composite:
+    """Load a composite file with its parts (a rubric is a RubricError ``not-a-composite``)."""
+    with exact():
+        return _composite_of(read_file(path, limits=limits), limits, allow_outside)
+
+
+__all__ = ["ENGINE", "Composite", "Rubric", "load", "load_composite", "load_rubric", "text"]
