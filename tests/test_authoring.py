@@ -34,8 +34,8 @@ def findings() -> dict[tuple[str, int | None], rubric.Problem]:
 @pytest.mark.parametrize(
     ("code", "line", "severity", "words"),
     [
-        # B1 declares 10 but 完成得5分 is the most its rules give.
-        ("unreachable-max", 18, "warning", "declared 10 points, but no evidence scores more than 5"),
+        # B1 declares 10 but 完成得5分 is the most its rules give, and no note waives it.
+        ("unreachable-max", 18, "error", "declared 10 points, but no evidence scores more than 5"),
         # B1 starts at 0, so 没有完成的扣5分 is always absorbed by the floor.
         ("never-changes-score", 27, "warning", "B1.r2"),
         # B2's deduction of 2 only applies when the veto (有违规不得分) zeroes the criterion anyway.

@@ -33,8 +33,10 @@ import re
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rubric
+from rubric._analysis import MAX_FINDINGS
 from rubric._batch import Summary, run_batch
 from rubric._documents import parse
 from rubric._fields import Assessed, FieldSpec
@@ -61,7 +64,7 @@ DEPARTMENT = rubric.load(RUBRICS / "department.yaml")
 SCORERS: dict[str, Rubric | Composite] = {**TABLES, "department": DEPARTMENT}  # type: ignore[dict-item]
 EXAMPLE_FILES = sorted(p.name for p in EXAMPLES.glob("*.yaml"))
 ZERO = Decimal(0)
-MANY_AMOUNTS = 10_000  # rubric.testing lists every amount of an assessed range; more is too slow
+MANY_AMOUNTS = 10_000  # check_result lists the amounts of a range to check steps; more is too slow
 
 
 def amount_count(spec: Assessed) -> Decimal:
@@ -126,33 +129,10 @@ def check_result(
 # --------------------------------------------------------------------------------------------
 
 
-def _bounded_values(spec: FieldSpec) -> st.SearchStrategy[Any]:
-    """``spec.values`` unless it would list millions of amounts (a mutated range [0, 1e9])."""
-    if isinstance(spec, Assessed) and amount_count(spec) > MANY_AMOUNTS:
-        entry = st.fixed_dictionaries({"points": st.sampled_from(spec.range), "reason": st.just("理由")})
-        return st.lists(entry, max_size=min(spec.max_entries or 3, 3))
-    return spec.values(st)
-
-
-def _rubric_records(scorer: Rubric) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries(
-        {
-            c.id: st.fixed_dictionaries({n: _bounded_values(s) for n, s in c.evidence.items()})
-            for cat in scorer.doc.categories
-            for c in cat.criteria
-        }
-    )
-
-
 def valid_records(scorer: Rubric | Composite) -> st.SearchStrategy[dict[str, Any]]:
-    """``rubric.testing.evidence(scorer)`` where it is usable, an equivalent bounded strategy else."""
-    if all(amount_count(spec) <= MANY_AMOUNTS for _, _, spec in assessed_fields(scorer)):
-        return evidence(scorer)
-    if isinstance(scorer, Rubric):
-        return _rubric_records(scorer)
-    facts = st.fixed_dictionaries({n: s.values(st) for n, s in scorer.doc.evidence.items()})
-    parts = st.fixed_dictionaries({n: _rubric_records(p) for n, p in scorer.parts.items()})
-    return st.builds(lambda f, p: {**f, **p}, facts, parts)
+    """``rubric.testing.evidence(scorer)``: it draws amounts as steps, so even a mutated range of
+    [0, 1e9] in steps of 0.0001 is drawn from without being listed."""
+    return evidence(scorer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1175,3 +1155,39 @@ def test_reproducer_an_assessed_amount_of_1e_minus_999999999_is_off_step() -> No
     with pytest.raises(rubric.EvidenceError) as caught:
         scorer.score({"C1": {"a": [{"points": Decimal("1E-999999999"), "reason": "r"}]}})
     assert caught.value.code == "off-step"
+
+
+# --------------------------------------------------------------------------------------------
+# Static analysis of random rubrics with large domains: bounded memory, sound ranges
+# --------------------------------------------------------------------------------------------
+
+ANALYSIS_MEMORY = 64 * 1024 * 1024  # peak traced bytes for check + partial_score of one rubric
+
+
+@settings(deadline=timedelta(seconds=60))  # a hang guard, not a speed target
+@given(rubrics(large_domains=True), st.data())
+def test_check_and_partial_score_of_a_large_domain_rubric_stay_bounded_and_sound(
+    scorer: Rubric, data: st.DataObject
+) -> None:
+    record = data.draw(evidence(scorer))
+    known: dict[str, Any] = {}
+    for cid, facts in record.items():
+        keep = data.draw(st.sets(st.sampled_from(sorted(facts))), label=f"{cid} facts kept")
+        if keep:
+            known[cid] = {name: facts[name] for name in keep}
+    tracemalloc.start()
+    try:
+        problems = rubric.check(scorer)
+        partial = rubric.partial_score(scorer, known)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < ANALYSIS_MEMORY
+    assert len(problems) <= MAX_FINDINGS
+    json.dumps([p.as_dict() for p in problems], allow_nan=False)
+    # Facts still open may take the record's values, so its score lies within what is possible.
+    total = scorer.score(record).total
+    assert partial.ranges.total[0] <= total <= partial.ranges.total[1]
+    for criterion in scorer.score(record).criteria():
+        reach = partial.ranges.criteria[criterion.id]
+        assert reach.low <= criterion.score <= reach.high, criterion.id

@@ -5,6 +5,9 @@ Run deeper with HYPOTHESIS_PROFILE=deep.
 
 from __future__ import annotations
 
+import copy
+import itertools
+import math
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from hypothesis import strategies as st
 import rubric
 from rubric._analysis import rubric_ranges
 from rubric._conditions import Not
+from rubric._documents import parse
 from rubric._fields import Assessed, Checklist, Count, Flag
 from rubric._result import AuditEntry, Result
 from rubric.testing import composites, evidence, invalid_evidence, rubrics
@@ -88,6 +92,97 @@ def test_the_static_range_of_a_random_rubric_is_attained(scorer: rubric.Rubric, 
     ranges = rubric_ranges(scorer.doc)
     result = scorer.score(_witness(scorer, end))
     assert result.total == ranges.total[0 if end == "low" else 1]
+
+
+LARGE = rubrics(large_domains=True, max_categories=2, max_criteria=3)
+
+
+@given(LARGE.flatmap(seeded))
+def test_the_static_range_contains_every_score_on_large_domains(pair: tuple[Any, dict[str, Any]]) -> None:
+    # Fine-step assessed ranges, 100+ item checklists and many flags: exact or bound, the range
+    # is never narrower than a score real evidence obtains.
+    scorer, record = pair
+    result = scorer.score(record)
+    ranges = rubric_ranges(scorer.doc)
+    for criterion in result.criteria():
+        reach = ranges.criteria[criterion.id]
+        assert reach.low <= criterion.score <= reach.high, criterion.id
+    for category in result.categories:
+        low, high = ranges.categories[category.id]
+        assert low <= category.score <= high
+    assert ranges.total[0] <= result.total <= ranges.total[1]
+
+
+@given(LARGE, st.sampled_from(["low", "high"]))
+def test_an_exact_range_on_large_domains_is_attained_by_its_witness(scorer: rubric.Rubric, end: str) -> None:
+    ranges = rubric_ranges(scorer.doc)
+    result = scorer.score(_witness(scorer, end))
+    for criterion in result.criteria():
+        reach = ranges.criteria[criterion.id]
+        if reach.exact:
+            assert criterion.score == getattr(reach, end), criterion.id
+    if ranges.exact:
+        assert result.total == ranges.total[0 if end == "low" else 1]
+
+
+@given(st.one_of(RANDOM, LARGE.flatmap(seeded)))
+def test_a_rule_check_calls_useless_changes_no_score(pair: tuple[Any, dict[str, Any]]) -> None:
+    scorer, record = pair
+    flagged = [p.path for p in rubric.check(scorer) if p.code == "never-changes-score"]
+    if not flagged:
+        return
+    data = parse(scorer.to_yaml().encode("utf-8")).data
+    before = scorer.score(record)
+    for path in flagged:
+        _, i, _, j, _, k = path
+        changed = copy.deepcopy(data)
+        criterion = changed["categories"][i]["criteria"][j]
+        del criterion["rules"][k]
+        after = rubric.Rubric.from_data(changed).score(record)
+        assert after.criterion(criterion["id"]).score == before.criterion(criterion["id"]).score, path
+
+
+def _every_value(spec: Any) -> list[Any] | None:
+    """Every valid value of a small field (None when there are too many to list)."""
+    if isinstance(spec, Flag):
+        return [False, True]
+    if isinstance(spec, Count):
+        return list(range(spec.max + 1))
+    if isinstance(spec, Checklist):
+        return [list(c) for n in range(len(spec.items) + 1) for c in itertools.combinations(spec.items, n)]
+    if isinstance(spec, Assessed):
+        if spec.max_entries is None:
+            return None
+        amounts = list(spec.amounts())
+        return [
+            [{"points": a, "reason": "理由"} for a in chosen]
+            for n in range(spec.max_entries + 1)
+            for chosen in itertools.combinations_with_replacement(amounts, n)
+        ]
+    return list(spec.options)
+
+
+@given(rubrics(max_categories=1, max_criteria=2))
+def test_a_useless_rule_changes_no_score_for_any_evidence_of_a_small_rubric(scorer: rubric.Rubric) -> None:
+    # Every record of each criterion is scored with and without each rule check calls useless.
+    flagged = [p.path for p in rubric.check(scorer) if p.code == "never-changes-score"]
+    data = parse(scorer.to_yaml().encode("utf-8")).data
+    rest = {cid: dict(r.low_witness) for cid, r in rubric_ranges(scorer.doc).criteria.items()}
+    for path in flagged:
+        _, _, _, j, _, k = path
+        criterion = scorer.doc.categories[0].criteria[j]
+        domains = [_every_value(spec) for spec in criterion.evidence.values()]
+        if any(d is None for d in domains) or math.prod(len(d) for d in domains if d) > 5000:
+            continue
+        changed = copy.deepcopy(data)
+        del changed["categories"][0]["criteria"][j]["rules"][k]
+        without = rubric.Rubric.from_data(changed)
+        for combo in itertools.product(*(d for d in domains if d is not None)):
+            record = {**rest, criterion.id: dict(zip(criterion.evidence, combo, strict=True))}
+            assert (
+                without.score(record).criterion(criterion.id).score
+                == scorer.score(record).criterion(criterion.id).score
+            ), (path, record[criterion.id])
 
 
 @given(SCORED)

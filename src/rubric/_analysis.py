@@ -1,311 +1,70 @@
-"""Static analysis: the exact range of reachable scores, and the checks built on it.
+"""Static checks built on the reachable ranges (``_ranges``), and partial scores.
 
-Rules of a criterion are grouped by the evidence fields they share; groups are independent, so a
-criterion's range is the clamp of the sum of its groups' ranges. Inside a group every combination
-of the fields' domains is tried (domains are small: flags, options, checklist subsets, counts at
-0/1/2/max and at each threshold a condition names). A range is therefore exact: its ends are
-attained by some valid evidence, which ``witness`` returns.
-
-Partial evidence narrows a field's domain to its known value, which answers "what totals are
-still possible?" half-way through an assessment.
+Findings are generated lazily and limited: at most ``PER_CODE`` of one code about one criterion
+(category, rubric) and ``MAX_FINDINGS`` per rubric, the rest counted in a ``more-findings``
+summary that carries the worst severity it stands for, so output and memory stay proportional to
+the rubric and an error is never hidden from the exit code.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ._clauses import INFINITY, Apply, Clause
-from ._conditions import All, AnyOf, Condition, Not, Test
+from ._clauses import INFINITY
 from ._errors import Path, Problem
 from ._evaluate import rule_id
 from ._evidence import evidence_error
-from ._fields import Assessed, Assessment, Count
-from ._model import Criterion, RubricDoc
+from ._model import Category, Criterion, Note, RubricDoc
 from ._numbers import ZERO, exact, text
+from ._ranges import (
+    BUDGET,
+    CriterionAnalysis,
+    Range,
+    RubricRanges,
+    aggregate,
+    criterion_range,
+    raw_high,
+    rubric_ranges,
+    shadowed,
+)
 from ._rubric import Composite, Rubric
 
-MAX_COMBINATIONS = 200_000
+__all__ = [
+    "BUDGET",
+    "OpenFact",
+    "PartialScore",
+    "Range",
+    "RubricRanges",
+    "check",
+    "criterion_range",
+    "partial_score",
+    "rubric_ranges",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    """The lowest and highest score reachable, with evidence that reaches each end."""
-
-    low: Decimal
-    high: Decimal
-    low_witness: Mapping[str, Any]
-    high_witness: Mapping[str, Any]
-
-
-def _thresholds(cond: Condition, out: dict[str, set[int]]) -> None:
-    if isinstance(cond, Not):
-        _thresholds(cond.not_, out)
-    elif isinstance(cond, (All, AnyOf)):
-        for inner in cond.all_ if isinstance(cond, All) else cond.any_:
-            _thresholds(inner, out)
-    elif isinstance(cond, Test):
-        for bound in (cond.at_least, cond.at_most):
-            if bound is not None:
-                out.setdefault(cond.field, set()).update({max(bound - 1, 0), bound, bound + 1})
-
-
-def domains(criterion: Criterion, known: Mapping[str, Any] | None = None) -> dict[str, tuple[Any, ...]]:
-    """Values to try per field: a known value alone, else the field's domain plus thresholds."""
-    marks: dict[str, set[int]] = {}
-    for rule in criterion.clauses():
-        for cond in rule.conditions():
-            _thresholds(cond, marks)
-    out: dict[str, tuple[Any, ...]] = {}
-    for name, spec in criterion.evidence.items():
-        if known is not None and name in known:
-            out[name] = (known[name],)
-        elif isinstance(spec, Count):
-            extra = {m for m in marks.get(name, ()) if m <= spec.max}
-            out[name] = tuple(sorted(set(spec.domain()) | extra))
-        elif isinstance(spec, Assessed):
-            out[name] = _assessed_domain(spec, criterion, marks.get(name, set()))
-        else:
-            out[name] = spec.domain()
-    return out
-
-
-def _assessed_domain(spec: Assessed, criterion: Criterion, marks: set[int]) -> tuple[Any, ...]:
-    # A score depends on an assessed field through how many entries there are (conditions) and
-    # what they add up to (the rules). Capped rules on the same field make the score
-    # non-monotone in the sum, so every sum on the step grid is tried, for each count that
-    # matters: 0, 1, each threshold a condition names, and the most.
-    low, high = spec.range
-    span = max(criterion.points, criterion.upper - criterion.floor, Decimal(1))
-    # Without max_entries there is no last count: go past the span of the score and past every
-    # threshold a condition names.
-    most = spec.max_entries or max(int(span / max(low, spec.step)) + 1, max(marks, default=0) + 1)
-    counts = sorted({0, min(1, most), most, *(m for m in marks if m <= most)})
-    options: list[tuple[Assessment, ...]] = []
-    for count in counts:
-        steps = int((high - low) * count / spec.step)
-        extras = range(steps + 1) if steps <= _MAX_SUMS else (0, steps)
-        for extra in extras:
-            options.append(_entries_adding_up(count, low, high, spec.step, extra))
-    return tuple(dict.fromkeys(options))
-
-
-_MAX_SUMS = 200
-
-
-def _entries_adding_up(
-    count: int, low: Decimal, high: Decimal, step: Decimal, extra: int
-) -> tuple[Assessment, ...]:
-    """``count`` amounts inside [low, high] adding up to count × low + extra × step."""
-    amounts = []
-    left = extra * step
-    for _ in range(count):
-        bump = min(left, high - low)
-        amounts.append(low + bump)
-        left -= bump
-    return tuple(Assessment(a, "analysis") for a in amounts)
-
-
-def _groups(criterion: Criterion) -> list[tuple[list[int], list[str]]]:
-    """Rule indexes grouped so that no two groups read a common field."""
-    groups: list[tuple[set[int], set[str]]] = []
-    for index, rule in enumerate(criterion.clauses()):
-        fields = set(rule.reads())
-        merged = ({index}, fields)
-        for group in [g for g in groups if g[1] & fields]:
-            groups.remove(group)
-            merged = (merged[0] | group[0], merged[1] | group[1])
-        groups.append(merged)
-    return [(sorted(r), sorted(f)) for r, f in groups]
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    points: Decimal
-    vetoed: bool
-    facts: dict[str, Any]
-
-
-def _capped(raw: Decimal, cap: Decimal | None) -> Decimal:
-    return raw if cap is None else max(-cap, min(cap, raw))
-
-
-def _group_outcomes(
-    criterion: Criterion,
-    rules: list[int],
-    fields: list[str],
-    values: dict[str, tuple[Any, ...]],
-    skip: int | None = None,
-) -> Iterator[_Outcome]:
-    clauses = criterion.clauses()
-    applies: list[tuple[Apply, Clause]] = [
-        (clauses[i].compile(criterion.evidence), clauses[i]) for i in rules if i != skip
-    ]
-    for combo in itertools.product(*(values[f] for f in fields)):
-        facts = dict(zip(fields, combo, strict=True))
-        points, vetoed = ZERO, False
-        for apply, rule in applies:
-            raw = apply(facts)
-            if raw is None:
-                continue
-            if rule.vetoes:
-                vetoed = True
-            else:
-                points += _capped(raw, rule.rule_cap)
-        yield _Outcome(points, vetoed, facts)
-
-
-def _combinations(fields: list[str], values: dict[str, tuple[Any, ...]]) -> int:
-    count = 1
-    for f in fields:
-        count *= len(values[f])
-    return count
-
-
-def _clamp(criterion: Criterion, value: Decimal) -> Decimal:
-    return max(criterion.floor, min(criterion.upper, value))
-
-
-def criterion_range(criterion: Criterion, known: Mapping[str, Any] | None = None) -> Range:
-    """The exact range of a criterion's score (given any known facts), with witnesses."""
-    values = domains(criterion, known)
-    low_sum, high_sum = criterion.base, criterion.base
-    low_facts: dict[str, Any] = {}
-    high_facts: dict[str, Any] = {}
-    can_veto, must_veto = False, False
-    veto_facts: dict[str, Any] = {}
-    for rules, fields in _groups(criterion):
-        if _combinations(fields, values) > MAX_COMBINATIONS:
-            low, high = _interval(criterion, rules)
-            low_sum, high_sum = low_sum + low, high_sum + high
-            continue
-        outcomes = list(_group_outcomes(criterion, rules, fields, values))
-        free = [o for o in outcomes if not o.vetoed]
-        vetoing = [o for o in outcomes if o.vetoed]
-        if vetoing:
-            can_veto, veto_facts = True, {**veto_facts, **vetoing[0].facts}
-        if not free:
-            must_veto = True
-            continue
-        low_o = min(free, key=lambda o: o.points)
-        high_o = max(free, key=lambda o: o.points)
-        low_sum += low_o.points
-        high_sum += high_o.points
-        low_facts.update(low_o.facts)
-        high_facts.update(high_o.facts)
-    for name, vals in values.items():
-        low_facts.setdefault(name, vals[0])
-        high_facts.setdefault(name, vals[0])
-    low, high = _clamp(criterion, low_sum), _clamp(criterion, high_sum)
-    if must_veto:
-        return Range(ZERO, ZERO, {**low_facts, **veto_facts}, {**high_facts, **veto_facts})
-    if can_veto and low > ZERO:
-        return Range(ZERO, high, {**low_facts, **veto_facts}, high_facts)
-    if can_veto and high < ZERO:  # a negative floor: the veto's 0 is then the best score
-        return Range(low, ZERO, low_facts, {**high_facts, **veto_facts})
-    return Range(low, high, low_facts, high_facts)
-
-
-def _interval(criterion: Criterion, rules: list[int]) -> tuple[Decimal, Decimal]:
-    low, high = ZERO, ZERO
-    for index in rules:
-        rule = criterion.clauses()[index]
-        lo, hi = rule.bounds(criterion.evidence)
-        cap = rule.rule_cap
-        low += lo if cap is None else max(lo, -cap)
-        high += hi if cap is None else min(hi, cap)
-    return low, high
-
-
-def raw_high(criterion: Criterion) -> Decimal:
-    """The most the rules could add up to before the criterion's cap (may be infinite)."""
-    return criterion.base + _interval(criterion, list(range(len(criterion.rules))))[1]
-
-
-def _shadowed(criterion: Criterion) -> Iterator[int]:
-    """Indexes of rules that never change the final score, whatever the evidence."""
-    values = domains(criterion)
-    groups = _groups(criterion)
-    for rules, fields in groups:
-        if _combinations(fields, values) > MAX_COMBINATIONS:
-            continue
-        others = [g for g in groups if g[0] != rules]
-        other_sums = _sumset(criterion, others, values)
-        if other_sums is None:
-            continue
-        with_rule = list(_group_outcomes(criterion, rules, fields, values))
-        for index in rules:
-            without = list(_group_outcomes(criterion, rules, fields, values, skip=index))
-            if not any(
-                _differs(criterion, a, b, other_sums) for a, b in zip(with_rule, without, strict=True)
-            ):
-                yield index
-
-
-def _sumset(
-    criterion: Criterion,
-    groups: list[tuple[list[int], list[str]]],
-    values: dict[str, tuple[Any, ...]],
-) -> set[Decimal] | None:
-    sums = {ZERO}
-    for rules, fields in groups:
-        if _combinations(fields, values) > MAX_COMBINATIONS:
-            return None
-        outs = {o.points for o in _group_outcomes(criterion, rules, fields, values) if not o.vetoed}
-        sums = {a + b for a in sums for b in outs}
-        if len(sums) > 10_000:
-            return None
-    return sums
-
-
-def _differs(criterion: Criterion, a: _Outcome, b: _Outcome, others: set[Decimal]) -> bool:
-    for other in others:
-        final_a = ZERO if a.vetoed else _clamp(criterion, criterion.base + a.points + other)
-        final_b = ZERO if b.vetoed else _clamp(criterion, criterion.base + b.points + other)
-        if final_a != final_b:
-            return True
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class RubricRanges:
-    """Reachable ranges per criterion, per category and of the total."""
-
-    criteria: dict[str, Range]
-    categories: dict[str, tuple[Decimal, Decimal]]
-    total: tuple[Decimal, Decimal]
-
-
-def rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None = None) -> RubricRanges:
-    """Exact reachable ranges (criteria are independent, so sums and clamps compose)."""
-    with exact():
-        return _rubric_ranges(doc, known)
-
-
-def _rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None) -> RubricRanges:
-    criteria, categories = {}, {}
-    total_low, total_high = ZERO, ZERO
-    for category in doc.categories:
-        low, high = ZERO, ZERO
-        for criterion in category.criteria:
-            r = criterion_range(criterion, (known or {}).get(criterion.id))
-            criteria[criterion.id] = r
-            low, high = low + r.low, high + r.high
-        low = max(category.floor, min(category.upper, low))
-        high = max(category.floor, min(category.upper, high))
-        categories[category.id] = (low, high)
-        total_low, total_high = total_low + low, total_high + high
-    total = (max(doc.floor, min(doc.upper, total_low)), max(doc.floor, min(doc.upper, total_high)))
-    return RubricRanges(criteria, categories, total)
+PER_CODE = 20
+MAX_FINDINGS = 1000
+_RANK = {"error": 0, "warning": 1, "note": 2}
 
 
 def _criterion_paths(doc: RubricDoc) -> Iterator[tuple[Path, Criterion]]:
     for i, category in enumerate(doc.categories):
         for j, criterion in enumerate(category.criteria):
             yield ("categories", i, "criteria", j), criterion
+
+
+def _waiver(notes: Iterable[Note], code: str) -> Note | None:
+    return next((note for note in notes if code in note.waives), None)
+
+
+def _unreachable(message: str, path: Path, notes: Iterable[Note], hint: str = "") -> Problem:
+    """An unreachable declared maximum: an error, unless a note on the same place waives it."""
+    note = _waiver(notes, "unreachable-max")
+    if note is None:
+        return Problem("unreachable-max", message, path, hint=hint)
+    return Problem("unreachable-max", f"{message} — waived: {note.reading}", path, severity="warning")
 
 
 def _tier_checks(path: Path, c: Criterion) -> Iterator[Problem]:
@@ -321,7 +80,8 @@ def _tier_checks(path: Path, c: Criterion) -> Iterator[Problem]:
                 )
 
 
-def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
+def _criterion_checks(path: Path, analysis: CriterionAnalysis, r: Range) -> Iterator[Problem]:
+    c = analysis.criterion
     if c.upper > c.points:
         yield Problem(
             "cap-above-points",
@@ -330,14 +90,22 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             (*path, "cap"),
         )
     yield from _tier_checks(path, c)
-    if r.high < c.points:
+    if not r.exact:
         yield Problem(
-            "unreachable-max",
+            "range",
+            f"{c.id}: range {text(r.low)} to {text(r.high)} (bound): its rules share more combinations "
+            f"of facts than the {BUDGET:,} evaluations the analysis tries, so this is a sound bound, "
+            "not the exact range",
+            (*path, "rules"),
+            severity="note",
+        )
+    elif r.high < c.points:
+        yield _unreachable(
             f"{c.id}: declared {text(c.points)} points, but no evidence scores more than {text(r.high)}",
             (*path, "points"),
-            severity="warning",
-            hint="compare the rules with 评分标准; a notes: entry records an intended reading, "
-            "and this warning stays visible",
+            c.notes,
+            "compare the rules with 评分标准, or give a notes: entry with waives: [unreachable-max] "
+            "that explains the reading",
         )
     if r.low > c.floor:
         yield Problem(
@@ -346,7 +114,7 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             (*path, "rules"),
             severity="note",
         )
-    most = raw_high(c)
+    most = raw_high(analysis)
     if most > c.upper:
         shown = "without limit" if most == INFINITY else f"to {text(most)}"
         yield Problem(
@@ -355,7 +123,7 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             (*path, "rules"),
             severity="note",
         )
-    for index in _shadowed(c):
+    for index in shadowed(analysis):
         rule = c.clauses()[index]
         why = f" (its note: {rule.note})" if rule.note else " (add a note: saying why, or fix the rule)"
         yield Problem(
@@ -374,13 +142,7 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
                 (*path, "evidence", name),
                 severity="warning",
             )
-    for note in c.notes:
-        yield Problem(
-            "interpretation",
-            f"{c.id}: 「{note.quote}」 — {note.reading}",
-            (*path, "notes"),
-            severity="note",
-        )
+    yield from _notes(c.id, c.notes, (*path, "notes"))
     for index, rule in enumerate(c.clauses()):
         if rule.note:
             yield Problem(
@@ -391,79 +153,160 @@ def _criterion_checks(path: Path, c: Criterion, r: Range) -> Iterator[Problem]:
             )
 
 
-def check_rubric(rubric: Rubric) -> list[Problem]:
-    """Every static finding about a loaded rubric: errors, warnings and notes, placed in the file."""
+def _notes(owner: str, notes: Iterable[Note], path: Path) -> Iterator[Problem]:
+    for note in notes:
+        yield Problem("interpretation", f"{owner}: 「{note.quote}」 — {note.reading}", path, severity="note")
+
+
+def _category_checks(
+    i: int, category: Category, reach: tuple[Decimal, Decimal], exact: bool
+) -> Iterator[Problem]:
+    path: Path = ("categories", i)
+    declared = category.maximum if category.points is None else category.points
+    if category.upper > category.maximum:
+        yield Problem(
+            "cap-above-points",
+            f"category {category.id}: cap {text(category.upper)} is above "
+            f"the sum of its criteria ({text(category.maximum)})",
+            (*path, "cap"),
+        )
+    elif category.floor > min(category.maximum, declared):
+        yield Problem(
+            "floor-above-max",
+            f"category {category.id}: floor {text(category.floor)} is above its "
+            f"{text(min(category.maximum, declared))} points, so its subtotal can exceed its maximum",
+            (*path, "floor"),
+            hint="lower the floor to at most the category's points",
+        )
+    elif reach[1] > category.maximum:
+        yield Problem(
+            "exceeds-max",
+            f"category {category.id}: the subtotal can reach {text(reach[1])}, above its "
+            f"{text(category.maximum)} points",
+            path,
+        )
+    if category.points is not None and category.points != category.maximum:
+        yield Problem(
+            "total-mismatch",
+            f"category {category.id}: criteria add up to {text(category.maximum)}, "
+            f"declared {text(category.points)}",
+            (*path, "points"),
+        )
+    # Only the category's own floor and cap are its fault; criteria that fall short say so.
+    ideal = max(category.floor, min(category.upper, category.maximum))
+    if exact and reach[1] < declared and ideal < declared:
+        yield _unreachable(
+            f"category {category.id}: declared {text(declared)} points, but its cap lets it reach "
+            f"at most {text(reach[1])}",
+            (*path, "points" if category.points is not None else "cap"),
+            category.notes,
+        )
+    yield from _notes(category.id, category.notes, (*path, "notes"))
+
+
+def _rubric_checks(rubric: Rubric) -> Iterator[Problem]:
     doc = rubric.doc
-    problems: list[Problem] = []
-    ranges = rubric_ranges(doc)
+    criteria: dict[str, Range] = {}
     for path, criterion in _criterion_paths(doc):
-        problems.extend(_criterion_checks(path, criterion, ranges.criteria[criterion.id]))
+        # One analysis per criterion, dropped once its findings are out: memory stays that of
+        # the largest criterion, not of the rubric.
+        analysis = CriterionAnalysis(criterion)
+        criteria[criterion.id] = analysis.range()
+        yield from _criterion_checks(path, analysis, criteria[criterion.id])
+    ranges = aggregate(doc, criteria)
     maximum = sum((c.maximum for c in doc.categories), ZERO)
     if maximum != doc.points:
-        problems.append(
-            Problem(
-                "total-mismatch",
-                f"the criteria add up to {text(maximum)}, but the rubric declares {text(doc.points)}",
-                ("points",),
-            )
+        yield Problem(
+            "total-mismatch",
+            f"the criteria add up to {text(maximum)}, but the rubric declares {text(doc.points)}",
+            ("points",),
         )
+    low, high = ranges.total
     if doc.upper > doc.points:
-        problems.append(
-            Problem(
-                "cap-above-points",
-                f"the total's cap {text(doc.upper)} is above the declared {text(doc.points)} points",
-                ("cap",),
-            )
+        yield Problem(
+            "cap-above-points",
+            f"the total's cap {text(doc.upper)} is above the declared {text(doc.points)} points",
+            ("cap",),
+        )
+    elif high > doc.points:
+        yield Problem(
+            "exceeds-max", f"the total can reach {text(high)}, above the declared {text(doc.points)}", ()
         )
     for i, category in enumerate(doc.categories):
-        if category.upper > category.maximum:
-            problems.append(
-                Problem(
-                    "cap-above-points",
-                    f"category {category.id}: cap {text(category.upper)} is above "
-                    f"the sum of its criteria ({text(category.maximum)})",
-                    ("categories", i, "cap"),
-                )
-            )
-        if category.points is not None and category.points != category.maximum:
-            problems.append(
-                Problem(
-                    "total-mismatch",
-                    f"category {category.id}: criteria add up to "
-                    f"{text(category.maximum)}, declared {text(category.points)}",
-                    ("categories", i, "points"),
-                )
-            )
-        for note in category.notes:
-            problems.append(
-                Problem(
-                    "interpretation",
-                    f"{category.id}: 「{note.quote}」 — {note.reading}",
-                    ("categories", i, "notes"),
-                    severity="note",
-                )
-            )
-    low, high = ranges.total
-    if high < doc.points:
-        problems.append(
-            Problem(
+        yield from _category_checks(
+            i, category, ranges.categories[category.id], ranges.exact_categories[category.id]
+        )
+    if ranges.exact and high < doc.points:
+        ideals = sum((max(c.floor, min(c.upper, c.maximum)) for c in doc.categories), ZERO)
+        message = f"the total can reach at most {text(high)} of the declared {text(doc.points)}"
+        if max(doc.floor, min(doc.upper, ideals)) < doc.points:
+            yield _unreachable(message, ("points",), doc.notes)
+        else:  # the criteria or categories that fall short are reported where they are
+            yield Problem(
                 "unreachable-max",
-                f"the total can reach at most {text(high)} of the declared {text(doc.points)}",
+                message + ", because of the findings above",
                 ("points",),
                 severity="warning",
             )
-        )
-    problems.append(Problem("range", f"reachable total: {text(low)} to {text(high)}", (), severity="note"))
-    problems.extend(_grade_checks(doc))
-    problems.extend(_doc_notes(doc))
-    return [rubric.positions.locate(p) for p in problems]
+    how = "exact" if ranges.exact else "bound"
+    yield Problem("range", f"reachable total: {text(low)} to {text(high)} ({how})", (), severity="note")
+    yield from _grade_checks(doc)
+    yield from _notes(doc.id, doc.notes, ("notes",))
 
 
-def _doc_notes(doc: Any) -> Iterator[Problem]:
-    for note in doc.notes:
-        yield Problem(
-            "interpretation", f"{doc.id}: 「{note.quote}」 — {note.reading}", ("notes",), severity="note"
-        )
+def _scope(path: Path) -> Path:
+    if path[:1] == ("categories",):
+        return path[:4] if len(path) >= 4 and path[2] == "criteria" else path[:2]
+    return ()
+
+
+def _worst(problems: Iterable[Problem]) -> str:
+    return min((p.severity for p in problems), key=_RANK.__getitem__, default="note")
+
+
+def limited(problems: Iterable[Problem]) -> list[Problem]:
+    """The findings, at most ``PER_CODE`` per code and place and ``MAX_FINDINGS`` in all; the rest
+    are counted in ``more-findings`` summaries carrying the worst severity they stand for."""
+    kept: list[Problem] = []
+    extra: dict[tuple[str, Path], list[int]] = {}  # (code, place) → [seen, worst rank dropped]
+    for problem in problems:
+        key = (problem.code, _scope(problem.path))
+        tally = extra.setdefault(key, [0, 2])
+        tally[0] += 1
+        if tally[0] <= PER_CODE:
+            kept.append(problem)
+        else:
+            tally[1] = min(tally[1], _RANK[problem.severity])
+    severities = list(_RANK)
+    for (code, place), (seen, rank) in extra.items():
+        if seen > PER_CODE:
+            kept.append(
+                Problem(
+                    "more-findings",
+                    f"… and {seen - PER_CODE} more {code} findings here",
+                    place,
+                    severity=severities[rank],  # type: ignore[arg-type]
+                )
+            )
+    if len(kept) <= MAX_FINDINGS:
+        return kept
+    order = sorted(range(len(kept)), key=lambda i: _RANK[kept[i].severity])
+    shown = sorted(order[: MAX_FINDINGS - 1])
+    dropped = [kept[i] for i in order[MAX_FINDINGS - 1 :]]
+    counts = {s: sum(1 for p in dropped if p.severity == s) for s in _RANK}
+    summary = Problem(
+        "more-findings",
+        f"… and {len(dropped)} more findings not shown ({counts['error']} errors, "
+        f"{counts['warning']} warnings, {counts['note']} notes)",
+        (),
+        severity=_worst(dropped),  # type: ignore[arg-type]
+    )
+    return [*(kept[i] for i in shown), summary]
+
+
+def check_rubric(rubric: Rubric) -> list[Problem]:
+    """Every static finding about a loaded rubric: errors, warnings and notes, placed in the file."""
+    return [rubric.positions.locate(p) for p in limited(_rubric_checks(rubric))]
 
 
 def _grade_checks(doc: Any) -> Iterator[Problem]:
@@ -472,32 +315,37 @@ def _grade_checks(doc: Any) -> Iterator[Problem]:
         yield Problem("grades-order", "grade bands must go from the highest minimum down", ("grades",))
 
 
-def check_composite(composite: Composite) -> list[Problem]:
-    """Static findings about a composite: weights, reachable total, and its parts' findings."""
+def _composite_checks(composite: Composite) -> Iterator[Problem]:
     doc = composite.doc
-    problems: list[Problem] = []
     for i, branch in enumerate(doc.branches):
+        for part, weight in branch.weights.items():
+            if weight < 0:
+                yield Problem(
+                    "negative-weight",
+                    f"branch {i + 1}: the weight of '{part}' is {text(weight)}; a weight is at least 0",
+                    ("branches", i, "weights", part),
+                )
         weight = sum(branch.weights.values(), ZERO)
         if weight != 1:
-            problems.append(
-                Problem(
-                    "weights-sum",
-                    f"branch {i + 1}: weights add up to {text(weight)}, not 1",
-                    ("branches", i, "weights"),
-                )
+            yield Problem(
+                "weights-sum",
+                f"branch {i + 1}: weights add up to {text(weight)}, not 1",
+                ("branches", i, "weights"),
             )
-        high = sum((w * composite.parts[p].max for p, w in branch.weights.items()), ZERO)
+        high = sum((max(w, ZERO) * composite.parts[p].max for p, w in branch.weights.items()), ZERO)
         if high > doc.points:
-            problems.append(
-                Problem(
-                    "exceeds-max",
-                    f"branch {i + 1} can reach {text(high)}, above the declared {text(doc.points)}",
-                    ("branches", i),
-                )
+            yield Problem(
+                "exceeds-max",
+                f"branch {i + 1} can reach {text(high)}, above the declared {text(doc.points)}",
+                ("branches", i),
             )
-    problems.extend(_grade_checks(doc))
-    problems.extend(_doc_notes(doc))
-    out = [composite.positions.locate(p) for p in problems]
+    yield from _grade_checks(doc)
+    yield from _notes(doc.id, doc.notes, ("notes",))
+
+
+def check_composite(composite: Composite) -> list[Problem]:
+    """Static findings about a composite: weights, reachable total, and its parts' findings."""
+    out = [composite.positions.locate(p) for p in limited(_composite_checks(composite))]
     for part in composite.parts.values():
         out.extend(check_rubric(part))
     return out
@@ -527,10 +375,10 @@ class PartialScore:
     open_facts: tuple[OpenFact, ...]  # most consequential first
 
 
-def _swing(criterion: Criterion, known: Mapping[str, Any], name: str, best: Mapping[str, Any]) -> Decimal:
-    # With the criterion's other open facts at their best, how far can this one move the score?
-    assumed = {**{k: v for k, v in best.items() if k not in known and k != name}, **known}
-    reach = criterion_range(criterion, assumed)
+def _swing(fixed: CriterionAnalysis, name: str) -> Decimal:
+    # With the criterion's other open facts at their best (``fixed`` knows every fact), how far
+    # can this one move the score?
+    reach = fixed.reopened(name).range()
     return reach.high - reach.low
 
 
@@ -539,7 +387,8 @@ def partial_score(rubric: Rubric, record: Any, positions: Any = None) -> Partial
 
     Facts given are validated as usual; facts (or whole criteria) left out are open. Each open
     fact is ranked by its swing: how many points it alone can still move its criterion when the
-    criterion's other open facts are at their best.
+    criterion's other open facts are at their best. Ranges are bounded like ``check``'s: exact
+    within the budget, sound bounds (``exact`` false) beyond.
     """
     with exact():
         return _partial_score(rubric, record, positions)
@@ -551,15 +400,18 @@ def _partial_score(rubric: Rubric, record: Any, positions: Any) -> PartialScore:
     problems = [p for p in problems if p.code != "missing"]
     if problems:
         raise evidence_error(problems, positions)
-    ranges = rubric_ranges(rubric.doc, facts)
+    criteria: dict[str, Range] = {}
     open_facts = []
     for _, criterion in _criterion_paths(rubric.doc):
         known = facts.get(criterion.id, {})
-        best = ranges.criteria[criterion.id].high_witness
+        analysis = CriterionAnalysis(criterion, known)
+        reach = criteria[criterion.id] = analysis.range()
+        if len(known) == len(criterion.evidence):
+            continue
+        fixed = analysis.narrowed({**reach.high_facts, **known})
         for name, spec in criterion.evidence.items():
             if name not in known:
-                open_facts.append(
-                    OpenFact(criterion.id, name, spec.label, _swing(criterion, known, name, best))
-                )
+                open_facts.append(OpenFact(criterion.id, name, spec.label, _swing(fixed, name)))
+    ranges = aggregate(rubric.doc, criteria)
     open_facts.sort(key=lambda f: (-f.swing, f.criterion, f.field))
     return PartialScore(ranges, tuple(open_facts))

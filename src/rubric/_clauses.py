@@ -12,17 +12,17 @@ negative), or ``None`` when it does not apply to the record. A veto returns 0 wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ._conditions import Condition, Facts, compile_condition, flag_test
+from ._conditions import All, AnyOf, Condition, Facts, Not, Test, compile_condition, flag_test
 from ._conditions import check as check_condition
 from ._conditions import reads as condition_reads
 from ._conditions import samples as condition_samples
-from ._errors import suggest
-from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, total
+from ._domains import Marks
+from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, close_name, listed, total
 from ._numbers import ZERO, NonEmpty, Points
 
 INFINITY = Decimal("Infinity")
@@ -34,6 +34,29 @@ def _caps(st: Any) -> Any:
 
 
 Apply = Callable[[Facts], Decimal | None]
+
+
+def condition_marks(cond: Condition, out: dict[str, Marks]) -> None:
+    """Add what a condition observes: the sizes either side of each threshold, the items named."""
+    if isinstance(cond, Not):
+        condition_marks(cond.not_, out)
+    elif isinstance(cond, (All, AnyOf)):
+        for inner in cond.all_ if isinstance(cond, All) else cond.any_:
+            condition_marks(inner, out)
+    elif isinstance(cond, Test):
+        marks = out.setdefault(cond.field, Marks())
+        if cond.at_least is not None:
+            marks.counts |= {cond.at_least - 1, cond.at_least}
+        if cond.at_most is not None:
+            marks.counts |= {cond.at_most, cond.at_most + 1}
+        if cond.has is not None:
+            marks.items.add(cond.has)
+
+
+def _quotient(cap: Decimal, per: Decimal) -> set[int]:
+    """The whole numbers of units either side of where ``per`` points a unit reach ``cap``."""
+    q = cap / per
+    return {int(q.to_integral_value(ROUND_FLOOR)), int(q.to_integral_value(ROUND_CEILING))}
 
 
 class Clause(BaseModel):
@@ -66,6 +89,14 @@ class Clause(BaseModel):
         """Named amounts the rule can award at once (tiers' levels), for the cap check."""
         return {}
 
+    def marks(self, fields: Mapping[str, FieldSpec]) -> dict[str, Marks]:
+        """What this rule observes of each field it reads: the values either side of which its
+        result can change (static analysis tries those and the ends of each field)."""
+        out: dict[str, Marks] = {}
+        for cond in self.conditions():
+            condition_marks(cond, out)
+        return out
+
     def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
         """Defects of this rule against the criterion's declared fields."""
         if self.target_type is None:
@@ -73,12 +104,12 @@ class Clause(BaseModel):
         name = self.target()
         spec = fields.get(name)
         if spec is None:
-            declared = ", ".join(fields) or "none"
+            declared = listed(fields, ", ") or "none"
             yield Defect(
                 "unknown-field",
                 f"'{name}' is not a declared evidence field of this criterion; declared: {declared}",
                 (self.kind,),
-                suggest(name, fields),
+                close_name(name, fields),
             )
         elif not isinstance(spec, self.target_type):
             yield Defect(
@@ -238,6 +269,12 @@ class PerMissing(_Capped):
 
         return apply
 
+    def marks(self, fields: Mapping[str, FieldSpec]) -> dict[str, Marks]:
+        """Where the missing items reach the cap, as a number of items present."""
+        size = len(fields[self.per_missing].items)  # type: ignore[attr-defined]
+        counts = set() if self.cap is None else {size - q for q in _quotient(self.cap, self.points)}
+        return {self.per_missing: Marks(counts=counts)}
+
     def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
         """[-points × items, 0]."""
         spec = fields[self.per_missing]
@@ -253,6 +290,11 @@ class _Each(_Capped):
         """±points × count."""
         name, per = self.target(), self.points * self.sign
         return lambda facts: per * facts[name] if facts[name] else None
+
+    def marks(self, fields: Mapping[str, FieldSpec]) -> dict[str, Marks]:
+        """Where the count reaches the cap."""
+        counts = set() if self.cap is None else _quotient(self.cap, self.points)
+        return {self.target(): Marks(counts=counts)}
 
     def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
         """0 to ±points × the count's maximum."""
@@ -288,6 +330,10 @@ class _Assessed(_Capped):
         """± the sum of the amounts the assessor chose."""
         name, sign = self.target(), self.sign
         return lambda facts: sign * total(facts[name]) if facts[name] else None
+
+    def marks(self, fields: Mapping[str, FieldSpec]) -> dict[str, Marks]:
+        """Where the amounts add up to the cap."""
+        return {self.target(): Marks(sums=set() if self.cap is None else {self.cap})}
 
     def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
         """0 to ± the top of the range × the most entries (unbounded without max_entries)."""
@@ -347,7 +393,7 @@ class Tiers(Clause):
                     "unknown-level",
                     f"level '{level}' is not an option of '{self.tiers}'",
                     ("levels", level),
-                    suggest(level, spec.options),
+                    close_name(level, spec.options),
                 )
 
     @classmethod

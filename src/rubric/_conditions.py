@@ -12,8 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
-from ._errors import suggest
-from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag
+from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag, close_name, listed
 from ._numbers import NonEmpty, Whole
 
 Facts = Mapping[str, Any]
@@ -129,12 +128,12 @@ def _nested(defects: Iterator[Defect], *prefix: str | int) -> Iterator[Defect]:
 
 def _known(name: str, fields: Mapping[str, FieldSpec], path: tuple[str, ...]) -> Iterator[Defect]:
     if name not in fields:
-        declared = ", ".join(fields) or "none"
+        declared = listed(fields, ", ") or "none"
         yield Defect(
             "unknown-field",
             f"'{name}' is not a declared evidence field of this criterion; declared: {declared}",
             path,
-            suggest(name, fields),
+            close_name(name, fields),
         )
 
 
@@ -151,7 +150,7 @@ def _check_test(test: Test, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]
                 "bad-condition",
                 f"'{test.is_}' is not an option of '{test.field}'",
                 ("is",),
-                suggest(str(test.is_), spec.options),
+                close_name(str(test.is_), spec.options),
             )
         elif not isinstance(spec, (Flag, Choice)):
             yield Defect(
@@ -179,7 +178,7 @@ def _check_test(test: Test, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]
                 "bad-condition",
                 f"'{test.has}' is not an item of '{test.field}'",
                 ("has",),
-                suggest(test.has, spec.items),
+                close_name(test.has, spec.items),
             )
 
 

@@ -7,19 +7,36 @@ hypothesis strategies in ``rubric.testing`` draw from.
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from ._domains import (
+    Amounts,
+    Marks,
+    Present,
+    assessed_all,
+    assessed_amounts,
+    assessed_size,
+    assessed_values,
+    checklist_all,
+    checklist_size,
+    checklist_value,
+    checklist_values,
+    counts,
+)
 from ._errors import Path, short_repr, suggest
 from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, Whole, json_number, text
 
 DEFAULT_COUNT_MAX = 1_000_000
 MAX_TEXT = 2000
+MAX_SUGGEST = 1000  # difflib over more names than this costs more than the hint is worth
+MAX_LISTED = 10  # names quoted in a hint; a long list is cut with a count of the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +55,19 @@ class Invalid(Exception):
     def __init__(self, *defects: Defect) -> None:
         super().__init__(defects[0].message)
         self.defects = defects
+
+
+def close_name(word: str, names: Sequence[str] | Mapping[str, Any]) -> str:
+    """A did-you-mean hint, skipped among more names than ``MAX_SUGGEST`` (difflib is O(n) each)."""
+    return suggest(word, names) if len(names) <= MAX_SUGGEST else ""
+
+
+def listed(names: Iterable[str], sep: str = "、") -> str:
+    """Names joined for a message, cut after the first few with a count of the rest."""
+    rest = iter(names)
+    shown = sep.join(itertools.islice(rest, MAX_LISTED))
+    more = sum(1 for _ in rest)
+    return shown + f"{sep}… and {more} more" if more else shown
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +133,26 @@ class FieldSpec(BaseModel):
         """A cheap test, built once: True when a value is valid and can be scored as it is
         (anything else goes through ``check``, which names the problem or normalises)."""
         return lambda value: False
+
+    # Static analysis hooks: a small set of values (possibly stand-ins such as ``Present``) that
+    # reaches every score the rules can give, given what they observe (``marks``), its size
+    # without building it, and a real record value for a stand-in.
+    def analysis_size(self, marks: Marks) -> int:
+        """How many values ``analysis_values`` yields (computed, never built)."""
+        return len(self.domain())
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """Values, lazily, that reach every score the rules observing ``marks`` can give."""
+        return iter(self.domain())
+
+    def concrete(self, value: Any) -> Any:
+        """A valid record value for an analysis value (a witness)."""
+        return value
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Every value the rules can tell apart, or None when there are more than ``limit``."""
+        values = self.domain()
+        return list(values) if len(values) <= limit else None
 
     def canonical(self, value: Any) -> Any:
         """The one canonical form of a valid value (for hashing and the audit trail)."""
@@ -231,6 +281,18 @@ class Count(FieldSpec):
         """Zero, one, two and the maximum: scores are monotone in a count."""
         return tuple(sorted({0, min(1, self.max), min(2, self.max), self.max}))
 
+    def analysis_size(self, marks: Marks) -> int:
+        """The ends and each mark."""
+        return len(counts({*self.domain()}, marks, self.max))
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """0, 1, 2, the maximum and every count a rule marks."""
+        return iter(counts({*self.domain()}, marks, self.max))
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Every count, when few."""
+        return list(range(self.max + 1)) if self.max < limit else None
+
     def fast(self) -> Callable[[Any], bool]:
         """An int in range (bool is a subclass of int, hence the exact type test)."""
         most = self.max
@@ -269,13 +331,19 @@ class Checklist(FieldSpec):
     type: Literal["checklist"]
     items: NonEmpty[tuple[str, ...]]
 
+    _known: frozenset[str] = PrivateAttr(default=frozenset())
+
     @model_validator(mode="after")
     def _unique_items(self) -> Checklist:
-        seen = set()
-        for item in self.items:
-            if item in seen:
-                raise ValueError(f"item '{item}' is listed twice")
-            seen.add(item)
+        known = frozenset(self.items)
+        if len(known) != len(self.items):
+            seen: set[str] = set()
+            for item in self.items:
+                if item in seen:
+                    raise ValueError(f"item '{item}' is listed twice")
+                seen.add(item)
+        # A set built once: membership in the tuple is O(n) and made check() O(n²).
+        self._known = known
         return self
 
     def check(self, value: Any) -> Any:
@@ -291,11 +359,12 @@ class Checklist(FieldSpec):
             )
         defects: list[Defect] = []
         present: set[str] = set()
+        known = self._known or frozenset(self.items)  # empty only if built without validation
         for index, item in enumerate(value):
             if not isinstance(item, str):
                 defects.append(Defect("wrong-type", f"expected an item name, got {_kind(item)}", (index,)))
-            elif item not in self.items:
-                hint = suggest(item, self.items) or "known items: " + "、".join(self.items)
+            elif item not in known:
+                hint = close_name(item, self.items) or "known items: " + listed(self.items)
                 defects.append(Defect("unknown-item", f"unknown item {short_repr(item)}", (index,), hint))
             elif item in present:
                 defects.append(Defect("duplicate-item", f"item '{item}' is listed twice", (index,)))
@@ -306,13 +375,28 @@ class Checklist(FieldSpec):
         return tuple(item for item in self.items if item in present)
 
     def domain(self) -> tuple[Any, ...]:
-        """Every subset for a short list; for a long one, prefixes (score depends on counts)."""
-        if len(self.items) <= 6:
-            subsets: list[tuple[str, ...]] = [()]
-            for item in self.items:
-                subsets += [(*s, item) for s in subsets]
-            return tuple(tuple(i for i in self.items if i in s) for s in subsets)
-        return tuple(self.items[:n] for n in range(len(self.items) + 1))
+        """No item, and every item."""
+        return ((), self.items)
+
+    def _named(self, marks: Marks) -> list[str]:
+        known = self._known or frozenset(self.items)
+        return [item for item in sorted(marks.items) if item in known]
+
+    def analysis_size(self, marks: Marks) -> int:
+        """Subsets of the named items × the marked sizes (plus each subset's own ends)."""
+        return checklist_size(len(self.items), len(self._named(marks)), marks)
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """Stand-ins: each subset of the items a condition names, with each size it can have."""
+        return checklist_values(len(self.items), self._named(marks), marks)
+
+    def concrete(self, value: Any) -> Any:
+        """The items of a stand-in, in declared order."""
+        return checklist_value(self.items, value) if isinstance(value, Present) else value
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Each subset of the named items with every size."""
+        return checklist_all(len(self.items), self._named(marks), limit)
 
     def values(self, st: Any) -> Any:
         """Any subset of the items, none and all included."""
@@ -380,7 +464,7 @@ class Choice(FieldSpec):
             return value
         if not isinstance(value, str):
             raise Invalid(Defect("wrong-type", f"expected one of the options, got {_kind(value)}"))
-        hint = suggest(value, self.options) or "options: " + "、".join(self.options)
+        hint = close_name(value, self.options) or "options: " + listed(self.options)
         raise Invalid(Defect("unknown-option", f"unknown option {short_repr(value)}", (), hint))
 
     def domain(self) -> tuple[Any, ...]:
@@ -525,22 +609,43 @@ class Assessed(FieldSpec):
             value += self.step
 
     def domain(self) -> tuple[Any, ...]:
-        """None chosen, one at each end, and the most entries at the top of the range."""
-        low, high = self.range
-        most = self.max_entries or 3
-        options: list[tuple[Assessment, ...]] = [(), (Assessment(low, "analysis"),)]
-        options.append(tuple(Assessment(high, "analysis") for _ in range(most)))
-        return tuple(options)
+        """None chosen, and one at the top of the range."""
+        return ((), (Assessment(self.range[1], "analysis"),))
+
+    def analysis_size(self, marks: Marks) -> int:
+        """A few per marked number of entries, and two per sum mark for each."""
+        return assessed_size(self.range[1], self.max_entries, marks)
+
+    def analysis_values(self, marks: Marks) -> Iterator[Any]:
+        """Stand-ins: (how many entries, what they add up to)."""
+        return assessed_values(*self.range, self.step, self.max_entries, marks)
+
+    def concrete(self, value: Any) -> Any:
+        """``count`` entries inside the range adding up to the sum."""
+        if not isinstance(value, Amounts):
+            return value
+        return tuple(Assessment(a, "analysis") for a in assessed_amounts(*self.range, value))
+
+    def analysis_all(self, marks: Marks, limit: int) -> list[Any] | None:
+        """Every (entries, total) pair, when there is a last count and few pairs."""
+        return assessed_all(*self.range, self.step, self.max_entries, limit)
 
     def values(self, st: Any) -> Any:
-        """Lists of amounts on the step inside the range (ends included), each with a reason."""
-        amounts = list(self.amounts())
+        """Lists of amounts on the step inside the range (ends included), each with a reason.
+
+        Amounts are drawn as a number of steps above the low end, so a fine step over a wide
+        range is never listed."""
+        low, high = self.range
+        steps = int((high - low) / self.step)
+        amount = st.one_of(
+            st.sampled_from([low, high]), st.integers(0, steps).map(lambda n: low + n * self.step)
+        )
         entry = st.builds(
             lambda p, r: {"points": p, "reason": r},
-            st.sampled_from(amounts),
+            amount,
             st.sampled_from(["情节较轻", "情节严重", "迟到3次"]),
         )
-        return st.lists(entry, max_size=self.max_entries or 4)
+        return st.lists(entry, max_size=min(self.max_entries or 4, 8))
 
     def defects(self, st: Any) -> Any:
         """Amounts outside the range or off the step, blank reasons, too many entries."""
@@ -619,6 +724,8 @@ class Assessed(FieldSpec):
 
 def total(entries: tuple[Assessment, ...]) -> Decimal:
     """The sum of chosen amounts."""
+    if isinstance(entries, Amounts):
+        return entries.sum
     return sum((e.points for e in entries), ZERO)
 
 

@@ -106,11 +106,17 @@ class _Model(BaseModel):
         return counted(data, handler)
 
 
+# Findings of ``rubric check`` that a note may waive (its reading is then quoted as the reason).
+Waivable = Literal["unreachable-max"]
+
+
 class Note(_Model):
-    """An interpretation: the original words, and how this file reads them."""
+    """An interpretation: the original words, how this file reads them, and the check findings
+    this reading explains (``waives``), which ``check`` then reports as warnings."""
 
     quote: str = Field(min_length=1)
     reading: str = Field(min_length=1)
+    waives: tuple[Waivable, ...] = ()
 
 
 INFINITY = Decimal("Infinity")

@@ -135,7 +135,8 @@ def render_partial(rubric: Any, partial: Any) -> str:
     lines = [rubric.doc.title, ""]
     lines += table(["序号", "考核项目", "可能得分", "分值"], rows, [True, False, True, True])
     low, high = ranges.total
-    lines += ["", f"总分可能范围 {text(low)} – {text(high)} / {text(rubric.doc.points)}"]
+    how = "" if ranges.exact else " (bound)"
+    lines += ["", f"总分可能范围 {text(low)} – {text(high)} / {text(rubric.doc.points)}{how}"]
     if partial.open_facts:
         lines += ["", "尚未取得的事实（按影响从大到小）："]
         lines += [
@@ -148,9 +149,15 @@ def partial_json(partial: Any) -> dict[str, Any]:
     """The JSON form of a partial score."""
     ranges = partial.ranges
     return {
-        "total": {"low": text(ranges.total[0]), "high": text(ranges.total[1])},
-        "categories": {k: {"low": text(lo), "high": text(hi)} for k, (lo, hi) in ranges.categories.items()},
-        "criteria": {k: {"low": text(r.low), "high": text(r.high)} for k, r in ranges.criteria.items()},
+        "total": {"low": text(ranges.total[0]), "high": text(ranges.total[1]), "exact": ranges.exact},
+        "categories": {
+            k: {"low": text(lo), "high": text(hi), "exact": ranges.exact_categories[k]}
+            for k, (lo, hi) in ranges.categories.items()
+        },
+        "criteria": {
+            k: {"low": text(r.low), "high": text(r.high), "exact": r.exact}
+            for k, r in ranges.criteria.items()
+        },
         "open_facts": [
             {"criterion": f.criterion, "field": f.field, "label": f.label, "swing": text(f.swing)}
             for f in partial.open_facts

@@ -104,12 +104,41 @@ def invalid_evidence(scorer: Rubric | Composite) -> st.SearchStrategy[InvalidRec
 
 
 _FIELD_DECLARATIONS = st.one_of([cls.declarations(st) for cls in FIELD_TYPES.values()])
+# Domains that once made static analysis explode: fine-step assessed ranges (with and without a
+# limit on entries), checklists of 100+ items, and (in ``_many_flags``) criteria of many flags.
+_LARGE_DECLARATIONS = st.one_of(
+    _FIELD_DECLARATIONS,
+    st.builds(
+        lambda low, width, step, most: {
+            "type": "assessed",
+            "label": "酌情",
+            "range": [low, low + width],
+            "step": step,
+            **({} if most is None else {"max_entries": most}),
+        },
+        st.integers(0, 5),
+        st.integers(1, 100),
+        st.sampled_from([Decimal("0.01"), Decimal("0.05"), Decimal("0.0001")]),
+        st.none() | st.integers(1, 10_000),
+    ),
+    st.integers(100, 400).map(
+        lambda n: {"type": "checklist", "label": "材料", "items": [f"材料{i}" for i in range(n)]}
+    ),
+    st.integers(1, 10**9).map(lambda m: {"type": "count", "label": "次数", "max": m}),
+)
 _POINTS = st.sampled_from([Decimal(1), Decimal(2), Decimal(5), Decimal("7.5"), Decimal(10), Decimal(20)])
 
 
 @st.composite
-def _criterion(draw: st.DrawFn, cid: str, max_fields: int, max_rules: int) -> dict[str, Any]:
-    declarations = draw(st.lists(_FIELD_DECLARATIONS, min_size=1, max_size=max_fields))
+def _criterion(
+    draw: st.DrawFn, cid: str, max_fields: int, max_rules: int, large: bool = False
+) -> dict[str, Any]:
+    if large and draw(st.integers(0, 4)) == 0:  # many flags read together by many rules
+        declarations = [{"type": "flag", "label": "是否"}] * draw(st.integers(10, 20))
+        max_rules = max(max_rules, 30)
+    else:
+        types = _LARGE_DECLARATIONS if large else _FIELD_DECLARATIONS
+        declarations = draw(st.lists(types, min_size=1, max_size=max_fields))
     fields = {f"f{i + 1}": d for i, d in enumerate(declarations)}
     specs = {name: FIELD_TYPES[d["type"]].model_validate(d) for name, d in fields.items()}
     kinds = [s for s in (cls.samples(st, specs) for cls in CLAUSES.values()) if s is not None]
@@ -136,7 +165,7 @@ def _criterion(draw: st.DrawFn, cid: str, max_fields: int, max_rules: int) -> di
 
 @st.composite
 def _rubric_data(
-    draw: st.DrawFn, max_categories: int, max_criteria: int, max_fields: int, max_rules: int
+    draw: st.DrawFn, max_categories: int, max_criteria: int, max_fields: int, max_rules: int, *, large: bool
 ) -> Any:
     categories = []
     count = 0
@@ -144,7 +173,7 @@ def _rubric_data(
         criteria = []
         for _ in range(draw(st.integers(1, max_criteria))):
             count += 1
-            criteria.append(draw(_criterion(f"C{count}", max_fields, max_rules)))
+            criteria.append(draw(_criterion(f"C{count}", max_fields, max_rules, large)))
         category: dict[str, Any] = {"id": f"K{c + 1}", "name": f"类别{c + 1}", "criteria": criteria}
         total = sum((x["points"] for x in criteria), Decimal(0))
         if draw(st.booleans()):
@@ -168,11 +197,19 @@ def _rubric_data(
 
 
 def rubrics(
-    *, max_categories: int = 3, max_criteria: int = 4, max_fields: int = 3, max_rules: int = 4
+    *,
+    max_categories: int = 3,
+    max_criteria: int = 4,
+    max_fields: int = 3,
+    max_rules: int = 4,
+    large_domains: bool = False,
 ) -> st.SearchStrategy[Rubric]:
     """Random valid rubrics built from every field type and clause kind, with caps, floors,
-    vetoes, tiers, bonus caps and grades."""
-    return _rubric_data(max_categories, max_criteria, max_fields, max_rules).map(Rubric.from_data)
+    vetoes, tiers, bonus caps and grades. ``large_domains`` also draws the domains that stress
+    static analysis: fine-step assessed ranges, checklists of 100+ items, counts up to 10⁹ and
+    criteria of 10–20 flags read by 30 rules."""
+    data = _rubric_data(max_categories, max_criteria, max_fields, max_rules, large=large_domains)
+    return data.map(Rubric.from_data)
 
 
 @st.composite
