@@ -25,7 +25,16 @@ def scores(result: rubric.Result) -> tuple[Decimal, list[Decimal], list[Decimal]
 def negative_bounds(draw: st.DrawFn) -> rubric.Rubric:
     """A random rubric with some caps (and the floors below them) pushed below zero."""
     data: dict[str, Any] = draw(rubrics()).doc.model_dump(by_alias=True, exclude_defaults=True)
-    targets = [data, *data["categories"], *(c for cat in data["categories"] for c in cat["criteria"])]
+    targets = [data]
+
+    def below(category: dict[str, Any]) -> None:  # categories and criteria at any depth
+        targets.append(category)
+        for sub in category.get("categories", ()):
+            below(sub)
+        targets.extend(category.get("criteria", ()))
+
+    for category in data["categories"]:
+        below(category)
     for target in targets:
         if draw(st.booleans()):
             cap = draw(NEGATIVE)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._clauses import INFINITY
+from ._conditions import reads as condition_reads
 from ._errors import Path, Problem
 from ._evaluate import rule_id
 from ._evidence import evidence_error
@@ -50,9 +51,15 @@ _RANK = {"error": 0, "warning": 1, "note": 2}
 
 
 def _criterion_paths(doc: RubricDoc) -> Iterator[tuple[Path, Criterion]]:
-    for i, category in enumerate(doc.categories):
-        for j, criterion in enumerate(category.criteria):
-            yield ("categories", i, "criteria", j), criterion
+    for path, node in doc.walk():
+        if isinstance(node, Criterion):
+            yield path, node
+
+
+def _category_paths(doc: RubricDoc) -> Iterator[tuple[Path, Category]]:
+    for path, node in doc.walk():
+        if isinstance(node, Category):
+            yield path, node
 
 
 def _waiver(notes: Iterable[Note], code: str) -> Note | None:
@@ -82,10 +89,10 @@ def _tier_checks(path: Path, c: Criterion) -> Iterator[Problem]:
 
 def _criterion_checks(path: Path, analysis: CriterionAnalysis, r: Range) -> Iterator[Problem]:
     c = analysis.criterion
-    if c.upper > c.points:
+    if c.upper > c.maximum:
         yield Problem(
             "cap-above-points",
-            f"{c.id}: cap {text(c.upper)} is above the declared {text(c.points)} points, so the criterion "
+            f"{c.id}: cap {text(c.upper)} is above the declared {text(c.maximum)} points, so the criterion "
             "can score more than its maximum",
             (*path, "cap"),
         )
@@ -99,15 +106,15 @@ def _criterion_checks(path: Path, analysis: CriterionAnalysis, r: Range) -> Iter
             (*path, "rules"),
             severity="note",
         )
-    elif r.high < c.points:
+    elif r.high < c.maximum and path[0] == "categories":  # a bonus item need not reach its cap
         yield _unreachable(
-            f"{c.id}: declared {text(c.points)} points, but no evidence scores more than {text(r.high)}",
+            f"{c.id}: declared {text(c.maximum)} points, but no evidence scores more than {text(r.high)}",
             (*path, "points"),
             c.notes,
             "compare the rules with 评分标准, or give a notes: entry with waives: [unreachable-max] "
             "that explains the reading",
         )
-    if r.low > c.floor:
+    if c.floor is not None and r.low > c.floor:
         yield Problem(
             "unreachable-floor",
             f"{c.id}: no evidence scores below {text(r.low)}",
@@ -159,9 +166,8 @@ def _notes(owner: str, notes: Iterable[Note], path: Path) -> Iterator[Problem]:
 
 
 def _category_checks(
-    i: int, category: Category, reach: tuple[Decimal, Decimal], exact: bool
+    path: Path, category: Category, reach: tuple[Decimal, Decimal], exact: bool
 ) -> Iterator[Problem]:
-    path: Path = ("categories", i)
     declared = category.maximum if category.points is None else category.points
     if category.upper > category.maximum:
         yield Problem(
@@ -170,7 +176,7 @@ def _category_checks(
             f"the sum of its criteria ({text(category.maximum)})",
             (*path, "cap"),
         )
-    elif category.floor > min(category.maximum, declared):
+    elif category.lower > min(category.maximum, declared):
         yield Problem(
             "floor-above-max",
             f"category {category.id}: floor {text(category.floor)} is above its "
@@ -178,7 +184,7 @@ def _category_checks(
             (*path, "floor"),
             hint="lower the floor to at most the category's points",
         )
-    elif reach[1] > category.maximum:
+    elif reach[1] > category.maximum and not category.vetoes:
         yield Problem(
             "exceeds-max",
             f"category {category.id}: the subtotal can reach {text(reach[1])}, above its "
@@ -193,8 +199,8 @@ def _category_checks(
             (*path, "points"),
         )
     # Only the category's own floor and cap are its fault; criteria that fall short say so.
-    ideal = max(category.floor, min(category.upper, category.maximum))
-    if exact and reach[1] < declared and ideal < declared:
+    ideal = max(category.lower, min(category.upper, category.maximum))
+    if exact and reach[1] < declared and ideal < declared and path[0] == "categories":
         yield _unreachable(
             f"category {category.id}: declared {text(declared)} points, but its cap lets it reach "
             f"at most {text(reach[1])}",
@@ -214,6 +220,7 @@ def _rubric_checks(rubric: Rubric) -> Iterator[Problem]:
         criteria[criterion.id] = analysis.range()
         yield from _criterion_checks(path, analysis, criteria[criterion.id])
     ranges = aggregate(doc, criteria)
+    yield from _own_fact_checks(doc)
     maximum = sum((c.maximum for c in doc.categories), ZERO)
     if maximum != doc.points:
         yield Problem(
@@ -221,7 +228,7 @@ def _rubric_checks(rubric: Rubric) -> Iterator[Problem]:
             f"the criteria add up to {text(maximum)}, but the rubric declares {text(doc.points)}",
             ("points",),
         )
-    low, high = ranges.total
+    low, high = ranges.base
     if doc.upper > doc.points:
         yield Problem(
             "cap-above-points",
@@ -232,12 +239,12 @@ def _rubric_checks(rubric: Rubric) -> Iterator[Problem]:
         yield Problem(
             "exceeds-max", f"the total can reach {text(high)}, above the declared {text(doc.points)}", ()
         )
-    for i, category in enumerate(doc.categories):
+    for path, category in _category_paths(doc):
         yield from _category_checks(
-            i, category, ranges.categories[category.id], ranges.exact_categories[category.id]
+            path, category, ranges.categories[category.id], ranges.exact_categories[category.id]
         )
     if ranges.exact and high < doc.points:
-        ideals = sum((max(c.floor, min(c.upper, c.maximum)) for c in doc.categories), ZERO)
+        ideals = sum((max(c.lower, min(c.upper, c.maximum)) for c in doc.categories), ZERO)
         message = f"the total can reach at most {text(high)} of the declared {text(doc.points)}"
         if max(doc.floor, min(doc.upper, ideals)) < doc.points:
             yield _unreachable(message, ("points",), doc.notes)
@@ -249,15 +256,21 @@ def _rubric_checks(rubric: Rubric) -> Iterator[Problem]:
                 severity="warning",
             )
     how = "exact" if ranges.exact else "bound"
+    low, high = ranges.total
     yield Problem("range", f"reachable total: {text(low)} to {text(high)} ({how})", (), severity="note")
     yield from _grade_checks(doc)
     yield from _notes(doc.id, doc.notes, ("notes",))
 
 
 def _scope(path: Path) -> Path:
-    if path[:1] == ("categories",):
-        return path[:4] if len(path) >= 4 and path[2] == "criteria" else path[:2]
-    return ()
+    """The criterion (or else the category) a finding is about, at any depth."""
+    if path[:1] not in (("categories",), ("bonus",), ("penalty",)):
+        return ()
+    if "criteria" in path:
+        at = len(path) - 1 - path[::-1].index("criteria")
+        return path[: at + 2]
+    ends = [i + 2 for i in range(len(path) - 1) if path[i] == "categories" and isinstance(path[i + 1], int)]
+    return path[: max(ends)] if ends else path[:1]
 
 
 def _worst(problems: Iterable[Problem]) -> str:
@@ -307,6 +320,21 @@ def limited(problems: Iterable[Problem]) -> list[Problem]:
 def check_rubric(rubric: Rubric) -> list[Problem]:
     """Every static finding about a loaded rubric: errors, warnings and notes, placed in the file."""
     return [rubric.positions.locate(p) for p in limited(_rubric_checks(rubric))]
+
+
+def _own_fact_checks(doc: RubricDoc) -> Iterator[Problem]:
+    """The rubric's own facts must be read by some veto (else nothing uses them)."""
+    conditions = [v.when for v in doc.vetoes]
+    conditions += [v.when for _, c in _category_paths(doc) for v in c.vetoes]
+    read = {name for condition in conditions for name in condition_reads(condition)}
+    for name in doc.evidence:
+        if name not in read:
+            yield Problem(
+                "unused-field",
+                f"no veto reads the rubric's own fact '{name}'",
+                ("evidence", name),
+                severity="warning",
+            )
 
 
 def _grade_checks(doc: Any) -> Iterator[Problem]:

@@ -117,7 +117,7 @@ class Trail(NamedTuple):
     scores: tuple[Decimal, ...]  # per criterion, in document order
     steps: tuple[tuple[Step, ...], ...] | None  # per criterion; None when the audit was off
     subtotals: tuple[Decimal, ...]  # per group, parents first
-    clamps: tuple[Step | None, ...]  # per group: its clamp or veto, if any
+    clamps: tuple[tuple[Step, ...], ...]  # per group: its clamp, then its veto, if any
     base: Decimal
     bonus: Decimal
     penalty: Decimal
@@ -260,7 +260,7 @@ class _Run:
         self.scores: dict[str, Decimal] = {}
         self.steps: dict[str, tuple[Step, ...]] = {}
         self.subtotals: list[Decimal] = [ZERO] * len(plan.groups)
-        self.clamps: list[Step | None] = [None] * len(plan.groups)
+        self.clamps: list[tuple[Step, ...]] = [()] * len(plan.groups)
 
     def criterion(self, c: CompiledCriterion) -> Decimal:
         score = self._audited(c) if self.audit else self._quick(c)
@@ -317,17 +317,18 @@ class _Run:
             subtotal += self.criterion(c)
         for sub in g.categories:
             subtotal += self.category(sub)
-        step: Step | None = None
+        steps: tuple[Step, ...] = ()
         if g.may_clamp:
             subtotal, step = _clamp(subtotal, g.floor, g.upper)
+            steps = () if step is None else (step,)
         for i, veto in enumerate(g.vetoes):
             if veto.holds(self.own):
                 fixed = ZERO if veto.score is None else veto.score
-                step = (VETO - i, fixed - subtotal, abs(fixed - subtotal))
+                steps += ((VETO - i, fixed - subtotal, abs(fixed - subtotal)),)
                 subtotal = fixed
                 break
         self.subtotals[g.index] = subtotal
-        self.clamps[g.index] = step
+        self.clamps[g.index] = steps
         return subtotal
 
 
@@ -390,13 +391,15 @@ def _veto_entry(owner: str, veto: CompiledVeto, points: Decimal, own: Mapping[st
 
 
 def _group_adjustments(
-    g: CompiledCategory, step: Step | None, own: Mapping[str, Any]
+    g: CompiledCategory, steps: tuple[Step, ...], own: Mapping[str, Any]
 ) -> tuple[AuditEntry, ...]:
-    if step is None:
-        return ()
-    if step[0] <= VETO:
-        return (_veto_entry(g.id, g.vetoes[VETO - step[0]], step[1], own),)
-    return _owner_clamp(g.id, step, g.floor, g.upper)
+    out: tuple[AuditEntry, ...] = ()
+    for step in steps:
+        if step[0] <= VETO:
+            out += (_veto_entry(g.id, g.vetoes[VETO - step[0]], step[1], own),)
+        else:
+            out += _owner_clamp(g.id, step, g.floor, g.upper)
+    return out
 
 
 def _owner_clamp(owner: str, step: Step | None, floor: Decimal, upper: Decimal) -> tuple[AuditEntry, ...]:

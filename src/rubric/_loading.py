@@ -280,7 +280,10 @@ def reference_problems(doc: RubricDoc) -> list[Problem]:
             kind = "category" if isinstance(node, Category) else "criterion"
             problems.append(Problem("duplicate-id", f"{kind} id '{node.id}' is used twice", (*path, "id")))
         seen[node.id] = path
-        if node.upper < node.lower:
+        # A category's own cap below its floor is a contradiction; a floor above its points alone
+        # is for check to report (floor-above-max), as the subtotal can then exceed its maximum.
+        capped = node.cap is not None if isinstance(node, Category) else True
+        if capped and node.upper < node.lower:
             problems.append(Problem("bad-bounds", "cap is below floor", (*path, "cap")))
         if isinstance(node, Category):
             problems.extend(_condition_problems(node.vetoes, doc.evidence, path))

@@ -29,7 +29,7 @@ from typing import Any
 from ._clauses import Apply, Clause
 from ._domains import Marks
 from ._fields import FieldSpec
-from ._model import Criterion, RubricDoc
+from ._model import Category, Criterion, RubricDoc
 from ._numbers import ZERO, exact
 
 BUDGET = 100_000  # rule evaluations per group of rules: combinations × rules
@@ -93,7 +93,10 @@ class CriterionAnalysis:
         self.known = known or {}
         self.clauses: tuple[Clause, ...] = criterion.clauses()
         fields = criterion.evidence
-        span = max(criterion.points, criterion.upper - criterion.floor, Decimal(1))
+        # How far the score can move: finite parts only (a penalty item has no floor, an unbounded
+        # bonus item no points).
+        finite = [v for v in (criterion.maximum, criterion.upper - criterion.lower) if v.is_finite()]
+        span = max([*finite, Decimal(1)])
         self.marks: dict[str, Marks] = {name: Marks(span=span) for name in fields}
         for rule in self.clauses:
             for name, marks in rule.marks(fields).items():
@@ -295,7 +298,7 @@ class CriterionAnalysis:
 
     def clamp(self, value: Decimal) -> Decimal:
         """The criterion's floor and cap applied."""
-        return max(self.criterion.floor, min(self.criterion.upper, value))
+        return max(self.criterion.lower, min(self.criterion.upper, value))
 
     def range(self) -> Range:
         """The criterion's range: exact when every group was enumerated."""
@@ -404,13 +407,13 @@ def _differs(c: Criterion, others: _Others, a: Decimal, a_veto: bool, b: Decimal
     if a_veto or b_veto:
         free = b if a_veto else a
         ends = (others.values[0], others.values[-1]) if others.values else (others.low, others.high)
-        return any(max(c.floor, min(c.upper, c.base + free + o)) != ZERO for o in ends)
+        return any(max(c.lower, min(c.upper, c.base + free + o)) != ZERO for o in ends)
     if a == b:
         return False
     x, y = min(a, b), max(a, b)
     # Both clamp to the floor when y + o is at most the floor, to the cap when x + o is at least
     # the cap: they differ for an o strictly between.
-    return others.meets(c.floor - c.base - y, c.upper - c.base - x)
+    return others.meets(c.lower - c.base - y, c.upper - c.base - x)
 
 
 Outcome = tuple[dict[str, Any], list[Decimal | None]]
@@ -472,40 +475,65 @@ def shadowed(analysis: CriterionAnalysis) -> Iterator[int]:
 
 @dataclass(frozen=True, slots=True)
 class RubricRanges:
-    """Reachable ranges per criterion, per category and of the total (``exact`` when every
-    criterion's range is exact; otherwise the ranges are sound bounds)."""
+    """Reachable ranges per criterion, per category (every level, and the sections), of the base
+    and of the total (``exact`` when every criterion's range is exact; otherwise sound bounds)."""
 
     criteria: dict[str, Range]
     categories: dict[str, tuple[Decimal, Decimal]]
     total: tuple[Decimal, Decimal]
     exact: bool = True
     exact_categories: dict[str, bool] = field(default_factory=dict)
+    base: tuple[Decimal, Decimal] = (ZERO, ZERO)
 
 
 def rubric_ranges(doc: RubricDoc, known: Mapping[str, Mapping[str, Any]] | None = None) -> RubricRanges:
     """Reachable ranges (criteria are independent, so sums and clamps compose)."""
     with exact():
-        criteria = {
-            c.id: criterion_range(c, (known or {}).get(c.id)) for cat in doc.categories for c in cat.criteria
-        }
+        criteria = {c.id: criterion_range(c, (known or {}).get(c.id)) for c in doc.all_criteria()}
         return aggregate(doc, criteria)
 
 
+def _clamped(low: Decimal, high: Decimal, floor: Decimal, upper: Decimal) -> tuple[Decimal, Decimal]:
+    return max(floor, min(upper, low)), max(floor, min(upper, high))
+
+
 def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
-    """Category and total ranges from the criteria's (exact when every criterion's is)."""
-    categories, exact_categories = {}, {}
-    total_low, total_high = ZERO, ZERO
-    for category in doc.categories:
-        low, high = ZERO, ZERO
-        is_exact = True
-        for criterion in category.criteria:
-            r = criteria[criterion.id]
-            low, high = low + r.low, high + r.high
-            is_exact = is_exact and r.exact
-        low = max(category.floor, min(category.upper, low))
-        high = max(category.floor, min(category.upper, high))
+    """Category, base and total ranges from the criteria's (exact when every criterion's is).
+
+    A category sums its children and clamps; a category veto can fix the subtotal at its score,
+    and a table-wide veto the total at its: the rubric's own facts are independent of every
+    criterion's, so each such score widens the range to include it (exactly: a veto's condition
+    can always be met by some facts)."""
+    categories: dict[str, tuple[Decimal, Decimal]] = {}
+    exact_categories: dict[str, bool] = {}
+
+    def reach(category: Category) -> tuple[Decimal, Decimal, bool]:
+        low, high, is_exact = ZERO, ZERO, True
+        for child in category.children:
+            if isinstance(child, Category):
+                lo, hi, ok = reach(child)
+            else:
+                r = criteria[child.id]
+                lo, hi, ok = r.low, r.high, r.exact
+            low, high, is_exact = low + lo, high + hi, is_exact and ok
+        low, high = _clamped(low, high, category.lower, category.upper)
+        for veto in category.vetoes:
+            low, high = min(low, veto.score), max(high, veto.score)
         categories[category.id] = (low, high)
         exact_categories[category.id] = is_exact
-        total_low, total_high = total_low + low, total_high + high
-    total = (max(doc.floor, min(doc.upper, total_low)), max(doc.floor, min(doc.upper, total_high)))
-    return RubricRanges(dict(criteria), categories, total, all(exact_categories.values()), exact_categories)
+        return low, high, is_exact
+
+    base_low, base_high, exact_all = ZERO, ZERO, True
+    for category in doc.categories:
+        lo, hi, ok = reach(category)
+        base_low, base_high, exact_all = base_low + lo, base_high + hi, exact_all and ok
+    base = _clamped(base_low, base_high, doc.floor, doc.upper)
+    low, high = base
+    for _, section in doc.sections():
+        lo, hi, ok = reach(section)
+        low, high, exact_all = low + lo, high + hi, exact_all and ok
+    low, high = max(doc.floor, low), max(doc.floor, high)
+    for veto in doc.vetoes:
+        if veto.score is not None:
+            low, high = min(low, veto.score), max(high, veto.score)
+    return RubricRanges(dict(criteria), categories, (low, high), exact_all, exact_categories, base)

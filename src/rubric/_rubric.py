@@ -135,6 +135,10 @@ class Rubric(_Loaded):
     def to_yaml(self) -> str:
         """The rubric as YAML, defaults left out; loading it gives a rubric that scores identically."""
         data = self.doc.model_dump(by_alias=True, exclude_defaults=True)
+        for key, section in self.doc.sections():
+            # A section item's defaults differ from a base criterion's (start at 0, no floor): its
+            # values as written or resolved are kept, so that it reads back the same.
+            data[key] = section.model_dump(by_alias=True, exclude_unset=True)
         return dump_yaml(data).decode("utf-8")
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -42,7 +42,7 @@ class InvalidRecord:
 
 
 def _groups(scorer: Rubric) -> list[tuple[str, dict[str, FieldSpec]]]:
-    return [(c.id, dict(c.evidence)) for cat in scorer.doc.categories for c in cat.criteria]
+    return [(c.id, dict(c.evidence)) for c in scorer.doc.all_criteria()]
 
 
 def _group_values(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, Any]]:
@@ -50,7 +50,11 @@ def _group_values(fields: dict[str, FieldSpec]) -> st.SearchStrategy[dict[str, A
 
 
 def _rubric_evidence(scorer: Rubric) -> st.SearchStrategy[dict[str, Any]]:
-    return st.fixed_dictionaries({cid: _group_values(fields) for cid, fields in _groups(scorer)})
+    criteria = st.fixed_dictionaries({cid: _group_values(fields) for cid, fields in _groups(scorer)})
+    if not scorer.doc.evidence:
+        return criteria
+    own = _group_values(dict(scorer.doc.evidence))  # the rubric's own facts sit at the top
+    return st.builds(lambda o, c: {**o, **c}, own, criteria)
 
 
 def evidence(scorer: Rubric | Composite) -> st.SearchStrategy[dict[str, Any]]:
@@ -178,8 +182,10 @@ def _rubric_data(
         total = sum((x["points"] for x in criteria), Decimal(0))
         if draw(st.booleans()):
             category["cap"] = draw(st.sampled_from([total, total - min(total, Decimal(1))]))
+        if draw(st.integers(0, 3)) == 0:  # one level deeper: 一级指标 over this 二级指标
+            category = {"id": f"L{c + 1}", "name": f"一级{c + 1}", "categories": [category]}
         categories.append(category)
-    points = sum((x["points"] for cat in categories for x in cat["criteria"]), Decimal(0))
+    points = sum((_points(cat) for cat in categories), Decimal(0))
     data: dict[str, Any] = {
         "id": "random",
         "version": "1",
@@ -187,6 +193,23 @@ def _rubric_data(
         "points": points,
         "categories": categories,
     }
+    for key in ("bonus", "penalty"):  # sections outside the declared total
+        if draw(st.integers(0, 2)) == 0:
+            count += 1
+            item = draw(_criterion(f"C{count}", max_fields, max_rules, large))
+            section: dict[str, Any] = {"id": key, "name": key, "criteria": [item]}
+            if key == "bonus" and draw(st.booleans()):
+                section["cap"] = draw(st.sampled_from([Decimal(2), Decimal(5)]))
+            data[key] = section
+    if draw(st.integers(0, 2)) == 0:  # the rubric's own fact, read by a table or category veto
+        data["evidence"] = {"incident": {"type": "flag", "label": "发生否决事项", "default": False}}
+        veto = {"when": "incident", "clause": "一票否决"}
+        if draw(st.booleans()):
+            data["vetoes"] = [
+                {**veto, "grade": "不合格", "score": draw(st.sampled_from([Decimal(0), Decimal(1)]))}
+            ]
+        else:
+            categories[0]["vetoes"] = [veto]
     if draw(st.booleans()):
         data["grades"] = [
             {"name": "优秀", "min": points * Decimal("0.9")},
@@ -194,6 +217,13 @@ def _rubric_data(
             {"name": "不合格", "min": Decimal(0)},
         ]
     return data
+
+
+def _points(category: dict[str, Any]) -> Decimal:
+    """A drawn category's declared maximum: the sum of its criteria's points, at any depth."""
+    if "categories" in category:
+        return sum((_points(sub) for sub in category["categories"]), Decimal(0))
+    return sum((x["points"] for x in category["criteria"]), Decimal(0))
 
 
 def rubrics(
