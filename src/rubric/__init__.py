@@ -19,6 +19,7 @@ from ._documents import Document, Limits
 from ._errors import EvidenceError, Problem, RubricEngineError, RubricError
 from ._evidence_files import load_evidence
 from ._fields import Assessment
+from ._frames import RejectedRow, TableScores, score_table
 from ._report import csv_report as report_csv
 from ._report import markdown as report_markdown
 from ._report import rank, read_results
@@ -50,11 +51,13 @@ __all__ = [
     "Limits",
     "PartScore",
     "Problem",
+    "RejectedRow",
     "Result",
     "Rubric",
     "RubricEngineError",
     "RubricError",
     "RubricInfo",
+    "TableScores",
     "__version__",
     "check",
     "coverage",
@@ -74,4 +77,5 @@ __all__ = [
     "rubric_schema",
     "run_batch",
     "run_cases",
+    "score_table",
 ]
