@@ -15,6 +15,7 @@ from ._batch import run_batch
 from ._cases import coverage, load_cases, run_cases
 from ._diff import diff_rubrics as diff
 from ._diff import movements
+from ._distributed import DaskSummary, score_dask
 from ._documents import Document, Limits
 from ._errors import EvidenceError, Problem, RubricEngineError, RubricError
 from ._evidence_files import load_evidence
@@ -45,6 +46,7 @@ __all__ = [
     "Composite",
     "CompositeResult",
     "CriterionScore",
+    "DaskSummary",
     "Document",
     "EvidenceError",
     "FileError",
@@ -77,5 +79,6 @@ __all__ = [
     "rubric_schema",
     "run_batch",
     "run_cases",
+    "score_dask",
     "score_table",
 ]
