@@ -14,25 +14,49 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import rubric
+from rubric._readers import csv_columns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import load, run_child, write_inputs
+from bench_batch import iter_records, load, run_child, write_inputs
 from bench_table1 import TABLE1, machine
 
-BYTES_PER_RECORD = "bytes/record"
+
+def frames(table1: rubric.Rubric, count: int, scratch: Path) -> None:
+    """``rubric.score_table`` on an Arrow table of ``count`` records: records/s and the bytes per
+    record of the results as Parquet (what ``score_dask`` writes), for the cluster estimate."""
+    pa = importlib.import_module("pyarrow")
+    parquet = importlib.import_module("pyarrow.parquet")
+    columns: dict[str, list[Any]] = {name: [] for name in csv_columns(table1)}
+    paths = {name: path for name, (path, _) in csv_columns(table1).items()}
+    for record in iter_records(table1.doc, count):
+        for name, (cid, field) in paths.items():
+            columns[name].append(record[cid][field])
+    table = pa.table(columns)
+    start = time.perf_counter()
+    scores = rubric.score_table(table1, table)
+    seconds = time.perf_counter() - start
+    parquet.write_table(scores.results, scratch / "results.parquet")
+    size = (scratch / "results.parquet").stat().st_size
+    print(
+        f"score_table   {count} records from Arrow in {seconds:.1f} s: {count / seconds:.0f} records/s; "
+        f"results as Parquet {size / count:.0f} bytes/record"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Generate every size once, run each in a child, print the table and the extrapolation."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="record counts, comma-separated")
+    parser.add_argument("--frames", type=int, default=0, help="also time score_table on N records")
     parser.add_argument("--dir", help="scratch folder (default: a new temporary folder, removed after)")
     args = parser.parse_args(argv)
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -73,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"extrapolated  {n:.0e} records: {hours:.2f} core-hours at {rate:.0f} records/s on one core, "
                 f"input {n * per_in / 2**30:.0f} GiB, output {n * per_out / 2**30:.0f} GiB"
             )
+        if args.frames:
+            frames(table1, args.frames, scratch)
         print(f"load average  {load()} at the end")
     finally:
         if not args.dir:

@@ -189,7 +189,7 @@ class _Scorer:
             if value is not None:
                 _set(record, path, cell_value(value, spec))
         try:
-            result = self.scorer.score(record)
+            result = self.scorer.score(record, audit=False)  # the table carries no audit trail
         except EvidenceError as exc:
             self.rejected.append(RejectedRow(row, unit, exc.problems[:MAX_PROBLEMS_PER_RECORD]))
             return
