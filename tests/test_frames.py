@@ -230,3 +230,9 @@ def test_without_pyarrow_scoring_a_table_says_which_extra_to_install(monkeypatch
 def test_something_that_is_not_a_table_is_a_type_error_naming_what_it_got() -> None:
     with pytest.raises(TypeError, match="not int"):
         rubric.score_table(TABLES["table1"], 3)
+
+
+def test_columns_of_different_lengths_are_refused_rather_than_cut_to_the_shortest() -> None:
+    with pytest.raises(rubric.EvidenceError) as caught:
+        rubric.score_table(TABLES["table1"], {"T1-01.sound": [True, False], "T1-01.adjusted": [True]})
+    assert str(caught.value.problems[0]) == "<table>: bad-column: the columns have different lengths"

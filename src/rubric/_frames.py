@@ -134,7 +134,7 @@ def _arrow_table(data: Any) -> ArrowTable:
                 raise _column_problem(
                     "bad-column",
                     f"column {short_repr(name)} mixes kinds of values Arrow cannot hold together: {exc}",
-                    "give each column one kind of value (object columns of Decimal, text or lists)",
+                    "give each column one kind of value: true/false, whole numbers, Decimal, text or lists",
                 ) from None
         return pa.Table.from_arrays(arrays, names=[str(n) for n in data.columns])
     if hasattr(data, "to_arrow"):  # polars
