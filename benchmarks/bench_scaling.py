@@ -26,7 +26,7 @@ import rubric
 from rubric._readers import csv_columns
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_batch import iter_records, load, run_child, write_inputs
+from bench_batch import iter_records, load, peak_kb, run_child, write_inputs
 from bench_table1 import TABLE1, machine
 
 
@@ -41,6 +41,10 @@ def frames(table1: rubric.Rubric, count: int, scratch: Path) -> None:
         for name, (cid, field) in paths.items():
             columns[name].append(record[cid][field])
     table = pa.table(columns)
+    del columns
+    parquet.write_table(table, scratch / "input.parquet")
+    size_in = (scratch / "input.parquet").stat().st_size
+    before = peak_kb()
     start = time.perf_counter()
     scores = rubric.score_table(table1, table)
     seconds = time.perf_counter() - start
@@ -49,6 +53,10 @@ def frames(table1: rubric.Rubric, count: int, scratch: Path) -> None:
     print(
         f"score_table   {count} records from Arrow in {seconds:.1f} s: {count / seconds:.0f} records/s; "
         f"results as Parquet {size / count:.0f} bytes/record"
+    )
+    print(
+        f"              input as Parquet {size_in / count:.0f} bytes/record; peak resident memory "
+        f"{before / 1024:.0f} MiB before scoring (the table built), {peak_kb() / 1024:.0f} MiB after"
     )
 
 

@@ -236,3 +236,15 @@ def test_columns_of_different_lengths_are_refused_rather_than_cut_to_the_shortes
     with pytest.raises(rubric.EvidenceError) as caught:
         rubric.score_table(TABLES["table1"], {"T1-01.sound": [True, False], "T1-01.adjusted": [True]})
     assert str(caught.value.problems[0]) == "<table>: bad-column: the columns have different lengths"
+
+
+def test_results_built_in_chunks_keep_every_row_at_the_widest_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rubric import _frames  # noqa: PLC0415 - the chunk size is shrunk to cross chunk boundaries
+
+    monkeypatch.setattr(_frames, "_CHUNK", 2)
+    table2 = TABLES["table2"]
+    records = [example("table2-perfect")] * 4 + [example("table2-typical")]  # 100 ×4, then 67.5
+    results = rubric.score_table(table2, columns_of(table2, records)).results
+    assert results.schema.field("total").type == pa.decimal128(38, 1)
+    assert results.column("total").to_pylist() == [Decimal(100)] * 4 + [Decimal("67.5")]
+    assert results.column("row").to_pylist() == [0, 1, 2, 3, 4]

@@ -27,6 +27,7 @@ from ._batch import result_values
 from ._errors import EvidenceError, Problem, short_repr, suggest
 from ._evidence import MAX_PROBLEMS_PER_RECORD
 from ._fields import Count, FieldSpec
+from ._numbers import CONTEXT
 from ._readers import _NO_UNIT, _set, csv_columns, csv_value, unit_name
 from ._result import CompositeResult, Result
 from ._rubric import Composite, Rubric
@@ -38,6 +39,8 @@ ArrowTable = Any
 UNIT = "unit"
 _EXACT_FLOAT = 2**53  # beyond this a double no longer holds every whole number
 _PRECISION = 38  # the widest decimal128
+_CHUNK = 8192  # rows of results held as Python objects before they become Arrow
+_TEXTS = frozenset({"unit", "grade", "evidence_sha256"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +179,7 @@ class _Scorer:
         self.names = [name for name, _ in result_columns(scorer)]
         heads = ("row", "unit", "total", "max", "grade", *self.names, "evidence_sha256")
         self.out: dict[str, list[Any]] = {name: [] for name in heads}
+        self.pieces: list[ArrowTable] = []
         self.rejected: list[RejectedRow] = []
 
     def __call__(self, row: int, cells: Sequence[Any]) -> None:
@@ -207,15 +211,30 @@ class _Scorer:
             out[name].append(values.get(name))  # a part not weighted stays null
         out["evidence_sha256"].append(result.evidence_sha256)
 
-    def table(self) -> ArrowTable:
+    def _schema(self, scale: int) -> Any:
         pa = _pyarrow()
-        texts = {"unit", "grade", "evidence_sha256"}
-        numbers = [v for n, column in self.out.items() if n not in texts | {"row"} for v in column]
-        scale = max((-v.as_tuple().exponent for v in numbers if v is not None), default=0)
-        points = pa.decimal128(_PRECISION, max(scale, 0))
-        kinds = {n: pa.string() if n in texts else pa.int64() if n == "row" else points for n in self.out}
-        schema = pa.schema(list(kinds.items()))
-        return pa.Table.from_pydict(self.out, schema=schema)
+        points = pa.decimal128(_PRECISION, scale)
+        kinds = {n: pa.string() if n in _TEXTS else pa.int64() if n == "row" else points for n in self.out}
+        return pa.schema(list(kinds.items()))
+
+    def flush(self) -> None:
+        """Move the rows gathered so far into an Arrow piece: Python objects cost about seven
+        times what Arrow does, so only a chunk of them is ever held."""
+        if not self.out["row"]:
+            return
+        numbers = (v for n, column in self.out.items() if n not in _TEXTS | {"row"} for v in column)
+        # the scale of the values, not of how they were written: 40.0 from a decimal(3,1) input is 40
+        scale = max((-v.normalize(CONTEXT).as_tuple().exponent for v in numbers if v is not None), default=0)
+        self.pieces.append(_pyarrow().Table.from_pydict(self.out, schema=self._schema(max(scale, 0))))
+        self.out = {name: [] for name in self.out}
+
+    def table(self) -> ArrowTable:
+        """Every piece at the widest scale of any (widening a decimal's scale is exact)."""
+        self.flush()
+        scale = max((p.schema.field("total").type.scale for p in self.pieces), default=0)
+        schema = self._schema(scale)
+        pieces = [piece.cast(schema) for piece in self.pieces]
+        return _pyarrow().concat_tables(pieces) if pieces else schema.empty_table()
 
 
 def score_table(
@@ -228,6 +247,8 @@ def score_table(
     scoring = _Scorer(scorer, names)
     for row, cells in enumerate(rows):
         scoring(row, cells)
+        if len(scoring.out["row"]) >= _CHUNK:
+            scoring.flush()
     if errors == "raise" and scoring.rejected:
         problems = [
             replace(p, path=(r.row, *p.path)) for r in scoring.rejected for p in r.problems
