@@ -30,7 +30,8 @@ from typing import Any
 
 import rubric
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling module bench_table1
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling modules
+from bench_batch import load
 from bench_table1 import (
     DOCUMENTS,
     HANDLING,
@@ -295,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"bench_engines {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %z}")
     print(f"machine       {machine()}")
+    print(f"load average  {load()} (other work on the machine slows every figure below)")
     table1 = rubric.load(TABLE1)
     check_declarations(table1.doc)
     assert set(TABLE1_FIELDS) == {f"T1-{n:02d}" for n in range(1, 16)}
@@ -337,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         for right in ("z", "y", "j", "c", "d"):
             if right in micros:
                 print(f"  ({left})/({right}) = {micros[left] / micros[right]:6.2f}")
+    print(f"load average  {load()} at the end")
     return 0
 
 

@@ -161,7 +161,7 @@ def _columns(data: Any) -> tuple[list[str], Iterator[Sequence[Any]]]:
     table = _arrow_table(data)
 
     def rows() -> Iterator[Sequence[Any]]:
-        for batch in table.to_batches():
+        for batch in table.to_batches(max_chunksize=_CHUNK):
             yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
     return list(table.column_names), rows()
