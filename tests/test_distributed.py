@@ -16,8 +16,7 @@ pa = pytest.importorskip("pyarrow", reason="needs pyarrow: pip install '.[dask]'
 parquet = pytest.importorskip("pyarrow.parquet", reason="needs pyarrow: pip install '.[dask]'")
 dd = pytest.importorskip("dask.dataframe", reason="needs Dask: pip install '.[dask]'")
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_frames import TABLES, columns_of, example  # noqa: E402
+from test_frames import TABLES, columns_of, example  # noqa: E402 - after the skips: it needs pyarrow
 
 TABLE1 = TABLES["table1"]
 NAMES = ("table1-typical", "table1-perfect", "table1-veto", "table1-floor")
