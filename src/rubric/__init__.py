@@ -15,10 +15,12 @@ from ._batch import run_batch
 from ._cases import coverage, load_cases, run_cases
 from ._diff import diff_rubrics as diff
 from ._diff import movements
+from ._distributed import DaskSummary, score_dask
 from ._documents import Document, Limits
 from ._errors import EvidenceError, Problem, RubricEngineError, RubricError
 from ._evidence_files import load_evidence
 from ._fields import Assessment
+from ._frames import RejectedRow, TableScores, score_table
 from ._report import csv_report as report_csv
 from ._report import markdown as report_markdown
 from ._report import rank, read_results
@@ -44,17 +46,20 @@ __all__ = [
     "Composite",
     "CompositeResult",
     "CriterionScore",
+    "DaskSummary",
     "Document",
     "EvidenceError",
     "FileError",
     "Limits",
     "PartScore",
     "Problem",
+    "RejectedRow",
     "Result",
     "Rubric",
     "RubricEngineError",
     "RubricError",
     "RubricInfo",
+    "TableScores",
     "__version__",
     "check",
     "coverage",
@@ -76,4 +81,6 @@ __all__ = [
     "rubric_schema",
     "run_batch",
     "run_cases",
+    "score_dask",
+    "score_table",
 ]
