@@ -27,7 +27,7 @@ from ._batch import result_values
 from ._errors import EvidenceError, Problem, short_repr, suggest
 from ._evidence import MAX_PROBLEMS_PER_RECORD
 from ._fields import Count, FieldSpec
-from ._numbers import CONTEXT
+from ._numbers import engine_context
 from ._readers import _NO_UNIT, _set, csv_columns, csv_value, unit_name
 from ._result import CompositeResult, Result
 from ._rubric import Composite, Rubric
@@ -224,7 +224,9 @@ class _Scorer:
             return
         numbers = (v for n, column in self.out.items() if n not in _TEXTS | {"row"} for v in column)
         # the scale of the values, not of how they were written: 40.0 from a decimal(3,1) input is 40
-        scale = max((-v.normalize(CONTEXT).as_tuple().exponent for v in numbers if v is not None), default=0)
+        scale = max(
+            (-v.normalize(engine_context()).as_tuple().exponent for v in numbers if v is not None), default=0
+        )
         self.pieces.append(_pyarrow().Table.from_pydict(self.out, schema=self._schema(max(scale, 0))))
         self.out = {name: [] for name in self.out}
 
