@@ -73,6 +73,21 @@ def test_reading_a_small_file_does_not_set_aside_the_whole_size_limit(tmp_path: 
         ("rules", "        rules: [" + "1, " * 200_000 + "1]\n"),
         ("fields", "        evidence: {" + ", ".join(f"f{i}: 1" for i in range(200_000)) + "}\n"),
         ("categories", None),
+        # the plain values inside checklist items, choice options, tier levels and condition lists
+        ("items", "        evidence: {f: {type: checklist, label: l, items: [" + "1, " * 200_000 + "1]}}\n"),
+        ("options", "        evidence: {f: {type: choice, label: l, options: [" + "1, " * 200_000 + "1]}}\n"),
+        (
+            "levels",
+            "        evidence: {f: {type: choice, label: l, options: [a]}}\n"
+            "        rules: [{tiers: f, clause: c, levels: {"
+            + ", ".join(f"l{i}: x" for i in range(200_000))
+            + "}}]\n",
+        ),
+        (
+            "conditions",
+            "        evidence: {f: {type: flag, label: l}}\n"
+            "        rules: [{deduct: 1, clause: c, when: {all: [" + "1, " * 200_000 + "1]}}]\n",
+        ),
     ],
 )
 def test_validation_of_a_file_of_many_wrong_parts_stops_at_the_budget(

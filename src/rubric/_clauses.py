@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,7 +23,7 @@ from ._conditions import reads as condition_reads
 from ._conditions import samples as condition_samples
 from ._domains import Marks
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, close_name, listed, total
-from ._numbers import ZERO, NonEmpty, Points
+from ._numbers import ZERO, Counted, NonEmpty, Points
 
 INFINITY = Decimal("Infinity")
 POINTS = (Decimal("0.5"), Decimal(1), Decimal(2), Decimal(3), Decimal(5))
@@ -364,7 +364,7 @@ class Tiers(Clause):
 
     target_type = Choice
     tiers: str
-    levels: NonEmpty[dict[str, Points]]
+    levels: NonEmpty[dict[str, Annotated[Points, Counted]]]
 
     @model_validator(mode="after")
     def _non_negative(self) -> Tiers:

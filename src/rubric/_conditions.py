@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag, close_name, listed
-from ._numbers import NonEmpty, Whole
+from ._numbers import Counted, NonEmpty, Whole
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]
@@ -32,13 +32,13 @@ class Not(_Base):
 class All(_Base):
     """True when every inner condition is true."""
 
-    all_: NonEmpty[tuple[Condition, ...]] = Field(alias="all")
+    all_: NonEmpty[tuple[Annotated[Condition, Counted], ...]] = Field(alias="all")
 
 
 class AnyOf(_Base):
     """True when at least one inner condition is true."""
 
-    any_: NonEmpty[tuple[Condition, ...]] = Field(alias="any")
+    any_: NonEmpty[tuple[Annotated[Condition, Counted], ...]] = Field(alias="any")
 
 
 class Test(_Base):

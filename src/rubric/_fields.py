@@ -31,7 +31,7 @@ from ._domains import (
     counts,
 )
 from ._errors import Path, short_repr, suggest
-from ._numbers import MAX_PLACES, ZERO, NonEmpty, Points, Whole, json_number, text
+from ._numbers import MAX_PLACES, ZERO, Counted, NonEmpty, Points, Whole, json_number, text
 
 DEFAULT_COUNT_MAX = 1_000_000
 MAX_TEXT = 2000
@@ -329,7 +329,7 @@ class Checklist(FieldSpec):
     """The named items found present; the rest are missing."""
 
     type: Literal["checklist"]
-    items: NonEmpty[tuple[str, ...]]
+    items: NonEmpty[tuple[Annotated[str, Counted], ...]]
 
     _known: frozenset[str] = PrivateAttr(default=frozenset())
 
@@ -456,7 +456,7 @@ class Choice(FieldSpec):
     """Exactly one of the named options (a tier)."""
 
     type: Literal["choice"]
-    options: NonEmpty[tuple[str, ...]]
+    options: NonEmpty[tuple[Annotated[str, Counted], ...]]
 
     def check(self, value: Any) -> Any:
         """Accept one known option."""
