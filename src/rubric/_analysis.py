@@ -367,14 +367,38 @@ def _composite_checks(composite: Composite) -> Iterator[Problem]:
                 f"branch {i + 1} can reach {text(high)}, above the declared {text(doc.points)}",
                 ("branches", i),
             )
+    yield from _composite_range(composite)
     yield from _grade_checks(doc)
     yield from _notes(doc.id, doc.notes, ("notes",))
 
 
+def _composite_range(composite: Composite) -> Iterator[Problem]:
+    """The composite's own reachable total: per branch the weighted parts' ranges (the parts'
+    records are independent), clamped into [0, points]; over the branches, the widest."""
+    doc = composite.doc
+    totals = {name: rubric_ranges(part.doc) for name, part in composite.parts.items()}
+    lows, highs, exact_all = [], [], True
+    for branch in doc.branches:
+        ends = [(w * totals[p].total[0], w * totals[p].total[1]) for p, w in branch.weights.items()]
+        low = sum((min(a, b) for a, b in ends), ZERO)  # a negative weight swaps a part's ends
+        high = sum((max(a, b) for a, b in ends), ZERO)
+        lows.append(max(ZERO, min(doc.points, low)))
+        highs.append(max(ZERO, min(doc.points, high)))
+        exact_all = exact_all and all(totals[p].exact for p in branch.weights)
+    how = "exact" if exact_all else "bound"
+    message = f"reachable total: {text(min(lows))} to {text(max(highs))} ({how})"
+    yield Problem("range", message, (), severity="note")
+
+
 def check_composite(composite: Composite) -> list[Problem]:
-    """Static findings about a composite: weights, reachable total, and its parts' findings."""
+    """Static findings about a composite: weights, reachable total, and its parts' findings (a
+    rubric file used by two parts is reported once)."""
     out = [composite.positions.locate(p) for p in limited(_composite_checks(composite))]
+    seen: set[tuple[str | None, bytes]] = set()
     for part in composite.parts.values():
+        if (part.path, part.source) in seen:
+            continue
+        seen.add((part.path, part.source))
         out.extend(check_rubric(part))
     return out
 
