@@ -18,6 +18,7 @@ from ._conditions import reads as condition_reads
 from ._errors import Path, Problem
 from ._evaluate import rule_id
 from ._evidence import evidence_error
+from ._loading import weights_path
 from ._model import Category, Criterion, Note, RubricDoc
 from ._numbers import ZERO, exact, text
 from ._ranges import (
@@ -346,26 +347,23 @@ def _grade_checks(doc: Any) -> Iterator[Problem]:
 def _composite_checks(composite: Composite) -> Iterator[Problem]:
     doc = composite.doc
     for i, branch in enumerate(doc.branches):
+        where = weights_path(doc, i)
         for part, weight in branch.weights.items():
             if weight < 0:
                 yield Problem(
                     "negative-weight",
                     f"branch {i + 1}: the weight of '{part}' is {text(weight)}; a weight is at least 0",
-                    ("branches", i, "weights", part),
+                    (*where, part),
                 )
         weight = sum(branch.weights.values(), ZERO)
         if weight != 1:
-            yield Problem(
-                "weights-sum",
-                f"branch {i + 1}: weights add up to {text(weight)}, not 1",
-                ("branches", i, "weights"),
-            )
-        high = sum((max(w, ZERO) * composite.parts[p].max for p, w in branch.weights.items()), ZERO)
+            yield Problem("weights-sum", f"branch {i + 1}: weights add up to {text(weight)}, not 1", where)
+        high = sum((max(w, ZERO) * composite.part_max(p) for p, w in branch.weights.items()), ZERO)
         if high > doc.points:
             yield Problem(
                 "exceeds-max",
                 f"branch {i + 1} can reach {text(high)}, above the declared {text(doc.points)}",
-                ("branches", i),
+                where[:-1] or where,
             )
     yield from _composite_range(composite)
     yield from _grade_checks(doc)
@@ -379,7 +377,10 @@ def _composite_range(composite: Composite) -> Iterator[Problem]:
     totals = {name: rubric_ranges(part.doc) for name, part in composite.parts.items()}
     lows, highs, exact_all = [], [], True
     for branch in doc.branches:
-        ends = [(w * totals[p].total[0], w * totals[p].total[1]) for p, w in branch.weights.items()]
+        ends = [
+            (w * composite.scaled(p, totals[p].total[0]), w * composite.scaled(p, totals[p].total[1]))
+            for p, w in branch.weights.items()
+        ]
         low = sum((min(a, b) for a, b in ends), ZERO)  # a negative weight swaps a part's ends
         high = sum((max(a, b) for a, b in ends), ZERO)
         lows.append(max(ZERO, min(doc.points, low)))

@@ -15,6 +15,7 @@ from typing import Any
 from ._documents import DEFAULT_LIMITS, Document, Limits, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
 from ._evaluate import rule_id
+from ._model import Category
 from ._result import AuditEntry, CompositeResult, Result
 from ._rubric import Composite, Rubric, branch_rule_id, load
 
@@ -180,6 +181,9 @@ def _audit(result: Result | CompositeResult) -> Iterator[AuditEntry]:
         return
     for criterion in result.criteria():
         yield from criterion.audit
+    for group in result.groups():  # category vetoes (单项否决)
+        yield from group.adjustments
+    yield from result.adjustments  # table-wide vetoes (一票否决)
 
 
 def exercised(entry: AuditEntry) -> bool:
@@ -214,7 +218,14 @@ def all_rules(rubric: Rubric | Composite) -> dict[str, tuple[str, ...]]:
         return {
             doc.id: tuple(branch_rule_id(doc.id, i, p) for i, b in enumerate(doc.branches) for p in b.weights)
         }
-    return {c.id: tuple(rule_id(c, i) for i in range(len(c.rules))) for c in rubric.doc.all_criteria()}
+    plain = rubric.doc
+    rules = {c.id: tuple(rule_id(c, i) for i in range(len(c.rules))) for c in plain.all_criteria()}
+    for _, node in plain.walk():  # a veto on a category, or on the table, is a rule to cover too
+        if isinstance(node, Category) and node.vetoes:
+            rules[node.id] = tuple(f"{node.id}.veto{i + 1}" for i in range(len(node.vetoes)))
+    if plain.vetoes:
+        rules[plain.id] = tuple(f"{plain.id}.veto{i + 1}" for i in range(len(plain.vetoes)))
+    return rules
 
 
 def coverage(rubric: Rubric | Composite, outcomes: tuple[Outcome, ...]) -> Coverage:

@@ -313,6 +313,11 @@ def reference_problems(doc: RubricDoc) -> list[Problem]:
     return problems
 
 
+def weights_path(doc: CompositeDoc, index: int) -> Path:
+    """Where a branch's weights are written: under branches, or the plain top-level weights."""
+    return ("weights",) if doc.weights is not None else ("branches", index, "weights")
+
+
 def composite_problems(doc: CompositeDoc) -> list[Problem]:
     """Cross-reference errors of a schema-valid composite."""
     problems = list(_defaults(doc.evidence, ("evidence",)))
@@ -321,8 +326,15 @@ def composite_problems(doc: CompositeDoc) -> list[Problem]:
             problems.append(
                 Problem("duplicate-id", f"'{name}' names both a part and a fact", ("evidence", name))
             )
+    for name in doc.scale:
+        if name not in doc.parts:
+            problems.append(
+                Problem(
+                    "unknown-part", f"'{name}' is not a part of this composite", ("scale", name), at_key=True
+                )
+            )
     for i, branch in enumerate(doc.branches):
-        for d in check_condition(branch.when, doc.evidence):
+        for d in check_condition(branch.when, doc.evidence) if branch.when is not None else ():
             problems.append(Problem(d.code, d.message, ("branches", i, "when", *d.path), hint=d.hint))
         for part in branch.weights:
             if part not in doc.parts:
@@ -330,7 +342,7 @@ def composite_problems(doc: CompositeDoc) -> list[Problem]:
                     Problem(
                         "unknown-part",
                         f"'{part}' is not a part of this composite",
-                        ("branches", i, "weights", part),
+                        (*weights_path(doc, i), part),
                         at_key=True,
                         hint=suggest(part, doc.parts),
                     )

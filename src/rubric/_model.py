@@ -349,9 +349,9 @@ class RubricDoc(_Header):
 
 
 class Branch(_Model):
-    """One way of combining the parts, under a condition on the composite's facts."""
+    """One way of combining the parts, under a condition on the composite's facts (none: always)."""
 
-    when: Condition
+    when: Condition | None = None
     clause: str = Field(min_length=1)
     weights: Names[NonEmpty[dict[_Id, Annotated[Points, Counted]]]]
 
@@ -361,4 +361,22 @@ class CompositeDoc(_Header):
 
     parts: Names[NonEmpty[dict[_Id, Annotated[str, Counted]]]]
     evidence: Names[dict[_Id, _Field]] = Field(default_factory=dict)
-    branches: NonEmpty[tuple[Branch, ...]]
+    branches: tuple[Branch, ...] = ()
+    # Plain weights (书面材料占70%、现场检查占30%): one branch that always applies.
+    weights: Names[dict[_Id, Annotated[Points, Counted]]] | None = None
+    clause: str = ""
+    # 折算: a part's total rescaled to this many points before it is weighted (75分制折算为100分),
+    # rounded half up to ``places`` decimals; the rounding is in the audit.
+    scale: Names[dict[_Id, Points]] = Field(default_factory=dict)
+    places: Whole = Field(default=2, ge=0, le=4)
+
+    @model_validator(mode="after")
+    def _one_way_of_weighting(self) -> CompositeDoc:
+        if bool(self.branches) == (self.weights is not None):
+            raise ValueError(
+                "give either branches: (weights under conditions) or weights: (always applied), not both"
+            )
+        if self.weights is not None:
+            plain = Branch(clause=self.clause or "按权重合成", weights=self.weights)
+            object.__setattr__(self, "branches", (plain,))
+        return self

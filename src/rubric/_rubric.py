@@ -235,7 +235,7 @@ class Composite(_Loaded):
         self._facts = plan_group("", doc.evidence)
         self._branches: tuple[tuple[Predicate, str, tuple[tuple[str, str, Decimal], ...]], ...] = tuple(
             (
-                compile_condition(b.when, doc.evidence),
+                _always if b.when is None else compile_condition(b.when, doc.evidence),
                 b.clause,
                 tuple((branch_rule_id(doc.id, i, p), p, w) for p, w in b.weights.items()),
             )
@@ -292,7 +292,8 @@ class Composite(_Loaded):
         parts, entries, running = [], [], ZERO
         for rule, name, weight in weights:
             result = self.parts[name]._score(part_facts[name], audit)
-            points = result.total * weight
+            used = self.scaled(name, result.total)
+            points = used * weight
             running += points
             parts.append(PartScore(name, weight, result))
             entries.append(
@@ -303,7 +304,11 @@ class Composite(_Loaded):
                     clause,
                     points,
                     ZERO,
-                    (("total", text(result.total)), ("weight", text(weight))),
+                    (
+                        ("total", text(result.total)),
+                        *((("scaled", text(used)),) if name in self.doc.scale else ()),
+                        ("weight", text(weight)),
+                    ),
                 )
             )
         total, clamps = clamp_total(self.doc.id, running, ZERO, self.doc.points, True)
@@ -319,8 +324,25 @@ class Composite(_Loaded):
             evidence={"facts": facts, **{p.name: p.result._canonical() for p in parts}},
         )
 
+    def part_max(self, name: str) -> Decimal:
+        """The most a part contributes before its weight: its scale if it has one, else its max."""
+        return self.doc.scale.get(name, self.parts[name].max)
+
+    def scaled(self, name: str, total: Decimal) -> Decimal:
+        """A part's total as weighted: rescaled to its ``scale`` (rounded half up), else as is."""
+        target = self.doc.scale.get(name)
+        if target is None:
+            return total
+        exact_value = total * target / self.parts[name].max
+        return exact_value.quantize(Decimal(1).scaleb(-self.doc.places), rounding=decimal.ROUND_HALF_UP)
+
     def __repr__(self) -> str:
         return f"<Composite {self.doc.id} {self.doc.version} ({self.path})>"
+
+
+def _always(facts: Any) -> bool:
+    """The condition of a branch that has none."""
+    return True
 
 
 def branch_rule_id(composite: str, index: int, part: str) -> str:
