@@ -166,3 +166,18 @@ def test_an_unauthorised_change_of_window_staff_is_charged_once() -> None:
     record = perfect_witness(table)
     record["T2-01"] = {**record["T2-01"], "changed": False, "unauthorised_changes": 1}
     assert table.score(record).criterion("T2-01").score == Decimal(35)
+
+
+def test_a_rules_own_note_travels_with_its_audit_entry_and_its_json() -> None:
+    # 表一8's second rule quotes the content column and says, in its note, why it deducts.
+    table = load_table("table1")
+    record = base_table1()
+    record["T1-08"] = {"online_approval_done": True, "licensing_in_center": False}
+    result = table.score(record)
+    (entry,) = [e for e in result.criterion("T1-08").audit if e.rule == "T1-08.r2"]
+    assert entry.points == Decimal(-5)
+    assert entry.note.startswith("评分标准没有写这一要求的扣分办法")
+    again = rubric.Result.from_dict(result.to_dict())
+    assert [e.note for e in again.criterion("T1-08").audit] == [
+        e.note for e in result.criterion("T1-08").audit
+    ]

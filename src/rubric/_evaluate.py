@@ -43,6 +43,7 @@ class CompiledRule:
     reads: tuple[str, ...]  # sorted, as JSON writes them
     apply: Apply
     cap: Decimal | None
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ def compile_criterion(criterion: Criterion, section: str = "") -> CompiledCriter
             reads=tuple(sorted(rule.reads())),
             apply=rule.compile(criterion.evidence),
             cap=rule.rule_cap,
+            note=rule.note or "",
         )
         for index, rule in enumerate(criterion.clauses())
     )
@@ -381,7 +383,9 @@ def _entries(
         else:
             rule = c.rules[code]
             inputs = tuple((name, facts[name]) for name in rule.reads)
-            out.append(AuditEntry(c.id, rule.id, rule.kind, rule.clause, points, discarded, inputs))
+            out.append(
+                AuditEntry(c.id, rule.id, rule.kind, rule.clause, points, discarded, inputs, rule.note)
+            )
     return tuple(out)
 
 

@@ -99,10 +99,11 @@ class AuditEntry:
     points: Decimal
     discarded: Decimal = ZERO
     inputs: Inputs = ()
+    note: str = ""  # the rule's own note: how this file reads its clause
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form."""
-        return {
+        """The JSON form (``note`` only when the rule has one)."""
+        out = {
             "criterion": self.criterion,
             "rule": self.rule,
             "kind": self.kind,
@@ -111,6 +112,9 @@ class AuditEntry:
             "discarded": text(self.discarded),
             "inputs": {name: _json_value(value) for name, value in self.inputs},
         }
+        if self.note:
+            out["note"] = self.note
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AuditEntry:
@@ -123,6 +127,7 @@ class AuditEntry:
             points=Decimal(data["points"]),
             discarded=Decimal(data["discarded"]),
             inputs=tuple((k, _fact_value(v)) for k, v in data["inputs"].items()),
+            note=data.get("note", ""),
         )
 
 
