@@ -259,14 +259,15 @@ class _Run:
         self.facts = facts
         self.own = facts.get(OWN, {})
         self.audit = audit
-        self.scores: dict[str, Decimal] = {}
-        self.steps: dict[str, tuple[Step, ...]] = {}
+        # Criteria are visited depth first, which is document order: scores and steps are appended.
+        self.scores: list[Decimal] = []
+        self.steps: list[tuple[Step, ...]] = []
         self.subtotals: list[Decimal] = [ZERO] * len(plan.groups)
         self.clamps: list[tuple[Step, ...]] = [()] * len(plan.groups)
 
     def criterion(self, c: CompiledCriterion) -> Decimal:
         score = self._audited(c) if self.audit else self._quick(c)
-        self.scores[c.id] = score
+        self.scores.append(score)
         return score
 
     def _quick(self, c: CompiledCriterion) -> Decimal:
@@ -310,7 +311,7 @@ class _Run:
                 steps.append((position, -score, abs(score)))
                 score = ZERO
                 break
-        self.steps[c.id] = tuple(steps)
+        self.steps.append(tuple(steps))
         return score
 
     def category(self, g: CompiledCategory) -> Decimal:
@@ -351,10 +352,9 @@ def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) ->
     fixed = None if veto is None else plan.vetoes[veto].score
     if fixed is not None:
         total = fixed
-    order = plan.criteria
     return total, Trail(
-        scores=tuple(run.scores[c.id] for c in order),
-        steps=tuple(run.steps[c.id] for c in order) if audit else None,
+        scores=tuple(run.scores),
+        steps=tuple(run.steps) if audit else None,
         subtotals=tuple(run.subtotals),
         clamps=tuple(run.clamps),
         base=base,
