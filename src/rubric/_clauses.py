@@ -45,10 +45,13 @@ def condition_marks(cond: Condition, out: dict[str, Marks]) -> None:
             condition_marks(inner, out)
     elif isinstance(cond, Test):
         marks = out.setdefault(cond.field, Marks())
-        if cond.at_least is not None:
-            marks.counts |= {cond.at_least - 1, cond.at_least}
-        if cond.at_most is not None:
-            marks.counts |= {cond.at_most, cond.at_most + 1}
+        # A decimal threshold (number fields only) is marked as such: the field tries one
+        # step either side of it.
+        for bound, near in ((cond.at_least, -1), (cond.at_most, 1)):
+            if isinstance(bound, Decimal):
+                marks.sums.add(bound)
+            elif bound is not None:
+                marks.counts |= {bound, bound + near}
         if cond.has is not None:
             marks.items.add(cond.has)
 
