@@ -119,3 +119,43 @@ def test_the_audit_records_the_number_it_read_and_reads_it_back_as_a_decimal() -
     )
     assert '"number": "2.4"' in result.to_json()
     assert rubric.from_json(result.to_json()) == result
+
+
+def _steps(rule: dict[str, Any]) -> rubric.Rubric:
+    return _table(
+        [{**rule, "clause": "完成率超过110%加1分，此后每再超过10%加0.5分"}],
+        {"type": "number", "label": "完成率", "max": 3, "places": 2},
+    )
+
+
+STEPS = {
+    "award_steps": "late_rate",
+    "over": Decimal("1.10"),
+    "first": 1,
+    "every": Decimal("0.10"),
+    "each": Decimal("0.5"),
+}
+
+
+@pytest.mark.parametrize(
+    ("rate", "total"),
+    [
+        ("1.10", "0"),  # not over 110%
+        ("1.11", "1"),  # over 110%: 1
+        ("1.20", "1"),  # 120% has not exceeded a further 10%
+        ("1.21", "1.5"),  # one further step: 1 + 0.5
+        ("1.35", "2"),  # two further steps: 1 + 0.5 × 2
+        ("3", "10"),  # (3 − 1.1) / 0.1 = 19 → 18 further steps: 1 + 0.5 × 18 = 10
+    ],
+)
+def test_a_stepped_deduction_counts_only_steps_strictly_exceeded(rate: str, total: str) -> None:
+    scorer = _steps({**{k: v for k, v in STEPS.items() if k != "award_steps"}, "deduct_steps": "late_rate"})
+    facts = {"posts": Decimal(10), "late_rate": Decimal(rate), "submitted": "2013-12-31"}
+    assert 10 - scorer.score({"N-01": facts}).total == Decimal(total)
+
+
+def test_a_stepped_award_with_a_cap_has_an_exact_static_range() -> None:
+    # 完成率 0–3: the series reaches 1 + 0.5 × 18 = 10, capped at 2; the deduct rules add 0.
+    rule = {**STEPS, "cap": 2}
+    problems = rubric.check(_steps(rule))
+    assert [p.message for p in problems if p.code == "range"] == ["reachable total: 10 to 10 (exact)"]
