@@ -121,10 +121,10 @@ def test_the_audit_records_the_number_it_read_and_reads_it_back_as_a_decimal() -
     assert rubric.from_json(result.to_json()) == result
 
 
-def _steps(rule: dict[str, Any]) -> rubric.Rubric:
+def _steps(rule: dict[str, Any], most: int = 3) -> rubric.Rubric:
     return _table(
         [{**rule, "clause": "完成率超过110%加1分，此后每再超过10%加0.5分"}],
-        {"type": "number", "label": "完成率", "max": 3, "places": 2},
+        {"type": "number", "label": "完成率", "max": most, "places": 2},
     )
 
 
@@ -159,3 +159,18 @@ def test_a_stepped_award_with_a_cap_has_an_exact_static_range() -> None:
     rule = {**STEPS, "cap": 2}
     problems = rubric.check(_steps(rule))
     assert [p.message for p in problems if p.code == "range"] == ["reachable total: 10 to 10 (exact)"]
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"every": Decimal("0.01")}, "too-many-steps"),  # 1890 steps of 0.01 from 1.10 up to 20
+        ({"over": Decimal("1.105")}, "off-step"),  # finer than the field's 2 places
+    ],
+)
+def test_a_step_series_the_analysis_cannot_try_step_by_step_is_refused(
+    change: dict[str, Any], code: str
+) -> None:
+    with pytest.raises(rubric.RubricError) as caught:
+        _steps({**STEPS, **change}, most=20)
+    assert [p.code for p in caught.value.problems] == [code]
