@@ -20,7 +20,8 @@ import rubric
 from rubric._analysis import rubric_ranges
 from rubric._conditions import Not
 from rubric._documents import parse
-from rubric._fields import Assessed, Checklist, Count, Flag
+from rubric._domains import Marks
+from rubric._fields import Assessed, Checklist, Choice, Count, Flag
 from rubric._result import AuditEntry, Result
 from rubric.testing import composites, evidence, invalid_evidence, rubrics
 
@@ -178,7 +179,11 @@ def _every_value(spec: Any) -> list[Any] | None:
             for n in range(spec.max_entries + 1)
             for chosen in itertools.combinations_with_replacement(amounts, n)
         ]
-    return list(spec.options)
+    if isinstance(spec, Choice):
+        return list(spec.options)
+    # Quantities (number, date) list themselves when few.
+    values: list[Any] | None = spec.analysis_all(Marks(), 400)
+    return values
 
 
 @given(rubrics(max_categories=1, max_criteria=2))

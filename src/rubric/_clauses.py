@@ -24,6 +24,7 @@ from ._conditions import samples as condition_samples
 from ._domains import Marks
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, close_name, listed, total
 from ._numbers import ZERO, Counted, NonEmpty, Points
+from ._quantities import Number
 
 INFINITY = Decimal("Infinity")
 POINTS = (Decimal("0.5"), Decimal(1), Decimal(2), Decimal(3), Decimal(5))
@@ -45,10 +46,13 @@ def condition_marks(cond: Condition, out: dict[str, Marks]) -> None:
             condition_marks(inner, out)
     elif isinstance(cond, Test):
         marks = out.setdefault(cond.field, Marks())
-        if cond.at_least is not None:
-            marks.counts |= {cond.at_least - 1, cond.at_least}
-        if cond.at_most is not None:
-            marks.counts |= {cond.at_most, cond.at_most + 1}
+        # A decimal threshold (number fields only) is marked as such: the field tries one
+        # step either side of it.
+        for bound, near in ((cond.at_least, -1), (cond.at_most, 1)):
+            if isinstance(bound, Decimal):
+                marks.sums.add(bound)
+            elif bound is not None:
+                marks.counts |= {bound, bound + near}
         if cond.has is not None:
             marks.items.add(cond.has)
 
@@ -468,3 +472,108 @@ def kind_of(value: Any) -> str | None:
         if len(keys) == 1:
             return keys[0]
     return None
+
+
+MAX_STEPS = 1000  # step boundaries static analysis tries one by one; more is a missing max or cap
+
+
+class _Steps(_Capped):
+    """A stepped series on a number field with no upper end: ``first`` once the value exceeds
+    ``over``, then ``each`` more for every further ``every`` it exceeds (此后每再超过…)."""
+
+    target_type = Number
+    over: Points
+    first: Points = Field(gt=0)
+    every: Points = Field(gt=0)
+    each: Points = Field(ge=0)
+
+    def _extra(self, value: Decimal) -> int:
+        """Further steps exceeded: ceil((value − over) / every) − 1, in exact integers."""
+        scale = Decimal(10) ** 8
+        q, r = divmod(int((value - self.over) * scale), int(self.every * scale))
+        return q if r else q - 1
+
+    def _amount(self, value: Decimal) -> Decimal:
+        return self.first + self.each * self._extra(value) if value > self.over else ZERO
+
+    def _boundaries(self, spec: Number) -> list[Decimal]:
+        """Where the series steps, up to the field's max (or where the cap is reached)."""
+        out: list[Decimal] = []
+        mark = self.over
+        while mark < spec.max and len(out) <= MAX_STEPS:
+            out.append(mark)
+            if self.cap is not None and self._amount(mark + spec.step) >= self.cap:
+                break
+            mark += self.every
+        return out
+
+    def check(self, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
+        """The field must be a number; over and every on its places; the steps few enough."""
+        found = list(super().check(fields))
+        yield from found
+        spec = fields.get(self.target())
+        if found or not isinstance(spec, Number):
+            return
+        for key in ("over", "every"):
+            value: Decimal = getattr(self, key)
+            if value != value.quantize(spec.step):
+                yield Defect(
+                    "off-step",
+                    f"{key} {value} has more decimal places than '{self.target()}' (places: {spec.places})",
+                    (key,),
+                )
+        if len(self._boundaries(spec)) > MAX_STEPS:
+            yield Defect(
+                "too-many-steps",
+                f"more than {MAX_STEPS} steps of {self.every} up to the max of '{self.target()}'",
+                ("every",),
+                "give the number field a max, or the rule a cap",
+            )
+
+    def compile(self, fields: Mapping[str, FieldSpec]) -> Apply:
+        """±(first + each × further steps) once the value exceeds ``over``."""
+        name, sign = self.target(), self.sign
+
+        def apply(facts: Facts) -> Decimal | None:
+            value = facts[name]
+            return sign * self._amount(value) if value > self.over else None
+
+        return apply
+
+    def marks(self, fields: Mapping[str, FieldSpec]) -> dict[str, Marks]:
+        """Every step boundary (the field tries one step either side of each)."""
+        spec = fields[self.target()]
+        assert isinstance(spec, Number)
+        return {self.target(): Marks(sums=set(self._boundaries(spec)))}
+
+    def bounds(self, fields: Mapping[str, FieldSpec]) -> tuple[Decimal, Decimal]:
+        """0 to ± the series at the field's max."""
+        spec = fields[self.target()]
+        assert isinstance(spec, Number)
+        return self._span(self._amount(spec.max))
+
+    @classmethod
+    def _sample_extra(cls, st: Any, fields: Mapping[str, FieldSpec]) -> Any:
+        return st.builds(
+            lambda over, first, every, each: {"over": over, "first": first, "every": every, "each": each},
+            st.sampled_from([Decimal(0), Decimal(1), Decimal(5)]),
+            st.sampled_from(POINTS),
+            st.sampled_from([Decimal(1), Decimal(2)]),
+            st.sampled_from((ZERO, *POINTS)),
+        )
+
+
+@clause("award_steps")
+class AwardSteps(_Steps):
+    """Add points in steps above a threshold (完成率超过110%加1分，此后每再超过10%加0.5分)."""
+
+    sign = 1
+    award_steps: str
+
+
+@clause("deduct_steps")
+class DeductSteps(_Steps):
+    """Take points off in steps above a threshold (逾期1天扣1分，每再逾期5天加扣1分)."""
+
+    sign = -1
+    deduct_steps: str

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ._fields import Assessed, Checklist, Choice, Count, Defect, FieldSpec, Flag, close_name, listed
-from ._numbers import Counted, NonEmpty, Whole
+from ._numbers import Counted, NonEmpty, Points, Whole
+from ._quantities import Number
 
 Facts = Mapping[str, Any]
 Predicate = Callable[[Facts], bool]
@@ -46,8 +47,9 @@ class Test(_Base):
 
     field: str
     is_: bool | str | None = Field(default=None, alias="is")
-    at_least: Whole | None = Field(default=None, ge=0)
-    at_most: Whole | None = Field(default=None, ge=0)
+    # A decimal threshold is only for a number field; ``check`` says so for the others.
+    at_least: Annotated[Whole, Field(ge=0)] | Points | None = None
+    at_most: Annotated[Whole, Field(ge=0)] | Points | None = None
     has: str | None = None
 
     @model_validator(mode="after")
@@ -160,11 +162,20 @@ def _check_test(test: Test, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]
                 "use at_least / at_most",
             )
     for key, bound in (("at_least", test.at_least), ("at_most", test.at_most)):
-        if bound is not None and not isinstance(spec, (Count, Checklist, Assessed)):
+        if bound is not None and not isinstance(spec, (Count, Checklist, Assessed, Number)):
             yield Defect(
                 "bad-condition",
-                f"'{key}' tests a count, checklist or assessed field; '{test.field}' is a {spec.type_name}",
+                f"'{key}' tests a count, checklist, assessed or number field; "
+                f"'{test.field}' is a {spec.type_name}",
                 (key,),
+            )
+        elif bound is not None and type(bound) is not int and not isinstance(spec, Number):
+            yield Defect(
+                "int-type",
+                f"a whole number is needed here, got {bound}",
+                (key,),
+                "counts and their thresholds are whole numbers (at_least: 3 means 3 or more); "
+                "a decimal threshold is for a number field",
             )
     if test.has is not None:
         if not isinstance(spec, Checklist):
@@ -214,7 +225,7 @@ def compile_condition(cond: Condition, fields: Mapping[str, FieldSpec]) -> Predi
 
 def _compile_test(test: Test, spec: FieldSpec) -> Predicate:
     name = test.field
-    size: Callable[[Any], int] = (lambda v: v) if isinstance(spec, Count) else len
+    size: Callable[[Any], Any] = (lambda v: v) if isinstance(spec, (Count, Number)) else len
     checks: list[Predicate] = []
     if test.is_ is not None:
         expected = test.is_
@@ -247,6 +258,8 @@ def samples(st: Any, fields: Mapping[str, FieldSpec]) -> Any:
             leaves.append(st.integers(0, len(spec.items)).map(lambda n, f=name: {"field": f, "at_most": n}))
         elif isinstance(spec, Choice):
             leaves.append(st.sampled_from(spec.options).map(lambda o, f=name: {"field": f, "is": o}))
+        elif isinstance(spec, Number):
+            leaves.append(spec.values(st).map(lambda n, f=name: {"field": f, "at_least": n}))
         elif isinstance(spec, Assessed):
             leaves.append(st.integers(0, 2).map(lambda n, f=name: {"field": f, "at_least": n}))
     if not leaves:

@@ -729,4 +729,10 @@ def total(entries: tuple[Assessment, ...]) -> Decimal:
     return sum((e.points for e in entries), ZERO)
 
 
-FieldUnion = Annotated[Flag | Count | Checklist | Choice | Assessed, Field(discriminator="type")]
+# Quantity types live in their own module, which registers them into FIELD_TYPES; imported here,
+# after everything it needs is defined, so that the union names every registered type.
+from ._quantities import Date, Number  # noqa: E402
+
+FieldUnion = Annotated[
+    Flag | Count | Checklist | Choice | Assessed | Number | Date, Field(discriminator="type")
+]

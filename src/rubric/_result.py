@@ -48,7 +48,9 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, Assessment):
         return value.as_json()
     if isinstance(value, Decimal):
-        return text(value)
+        # A number field's value, tagged so that reading it back gives a Decimal, not text that
+        # a choice could also hold.
+        return {"number": text(value)}
     return value
 
 
@@ -57,6 +59,8 @@ def _fact_value(value: Any) -> Any:
         return tuple(_fact_value(v) for v in value)
     if isinstance(value, dict) and set(value) == {"points", "reason"}:
         return Assessment(Decimal(value["points"]), value["reason"])
+    if isinstance(value, dict) and set(value) == {"number"}:
+        return Decimal(value["number"])
     return value
 
 
