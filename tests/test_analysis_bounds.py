@@ -457,3 +457,42 @@ def test_sums_of_many_other_groups_are_not_multiplied_out_in_the_useless_rule_ch
     problems, peak = peak_of(lambda: check(scorer))
     assert peak < 20 * MB
     assert "never-changes-score" not in codes(problems)
+
+
+def test_a_penalty_item_with_unlimited_assessed_deductions_has_no_lower_end() -> None:
+    # A penalty item has no floor; 视情节扣分 without max_entries can take off without limit, so
+    # the range must not claim an end that three entries of 45 already pass (found by the
+    # large-domain property: "exact" low −89, real score −134).
+    scorer = rubric.Rubric.from_data(
+        {
+            "id": "p",
+            "version": "1",
+            "title": "扣分项",
+            "points": 1,
+            "categories": [
+                {
+                    "id": "K",
+                    "name": "k",
+                    "criteria": [{"id": "C1", "number": 1, "content": "c", "standard": "s", "points": 1}],
+                }
+            ],
+            "penalty": {
+                "id": "扣分项",
+                "name": "扣分项",
+                "criteria": [
+                    {
+                        "id": "P1",
+                        "number": 2,
+                        "content": "c",
+                        "standard": "视情节扣1—45分",
+                        "evidence": {"f": {"type": "assessed", "range": [1, 45], "label": "扣分"}},
+                        "rules": [{"deduct_assessed": "f", "clause": "视情节扣1—45分"}],
+                    }
+                ],
+            },
+        }
+    )
+    reach = rubric_ranges(scorer.doc).criteria["P1"]
+    assert (reach.low, reach.exact) == (Decimal("-Infinity"), False)
+    entries = [{"points": Decimal(45), "reason": "情节较重"}] * 3
+    assert scorer.score({"C1": {}, "P1": {"f": entries}}).criterion("P1").score == Decimal(-135)

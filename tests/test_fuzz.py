@@ -111,7 +111,9 @@ def check_result(
     """A total within [low, high] (default [0, max]) and strict JSON, every accepted amount on its
     step."""
     high = result.max if high is None else high
-    assert low <= result.total <= high, (result.total, low, high)
+    # With bonus or penalty sections the total may leave [0, max]; the base may not.
+    within = result.total if getattr(result, "base", None) is None else result.base
+    assert low <= within <= high, (within, low, high)
     strict_json(result.to_json())
     canonical = result.evidence if isinstance(scorer, Rubric) else None
     if canonical is None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ._clauses import Apply, Clause
+from ._clauses import INFINITY, Apply, Clause
 from ._domains import Marks
 from ._fields import FieldSpec
 from ._model import Category, Criterion, RubricDoc
@@ -326,6 +326,14 @@ class CriterionAnalysis:
                 low_facts.setdefault(name, value)
                 high_facts.setdefault(name, value)
         low, high = self.clamp(low_sum), self.clamp(high_sum)
+        # Without a floor (a penalty item, floor: null) or a cap (an unbounded bonus item), rules
+        # with no limit of their own (assessed amounts without max_entries) have no end that way:
+        # the stand-in values tried above cannot reach it, so say so rather than claim an end.
+        every = self.interval(range(len(self.clauses)))
+        if not c.lower.is_finite() and not every[0].is_finite():
+            low, is_exact = -INFINITY, False
+        if not c.upper.is_finite() and not every[1].is_finite():
+            high, is_exact = INFINITY, False
         spec = c.evidence
         if must_veto:
             low_facts, high_facts = {**low_facts, **veto_facts}, {**high_facts, **veto_facts}
