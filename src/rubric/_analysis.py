@@ -325,8 +325,8 @@ def check_rubric(rubric: Rubric) -> list[Problem]:
 
 def _own_fact_checks(doc: RubricDoc) -> Iterator[Problem]:
     """The rubric's own facts must be read by some veto (else nothing uses them)."""
-    conditions = [v.when for v in doc.vetoes]
-    conditions += [v.when for _, c in _category_paths(doc) for v in c.vetoes]
+    conditions = [v.condition for v in doc.vetoes]
+    conditions += [v.condition for _, c in _category_paths(doc) for v in c.vetoes]
     read = {name for condition in conditions for name in condition_reads(condition)}
     for name in doc.evidence:
         if name not in read:
@@ -376,15 +376,24 @@ def _composite_range(composite: Composite) -> Iterator[Problem]:
     doc = composite.doc
     totals = {name: rubric_ranges(part.doc) for name, part in composite.parts.items()}
     lows, highs, exact_all = [], [], True
+    outside = doc.sections == "outside"
     for branch in doc.branches:
+        weighed = {p: totals[p].base if outside else totals[p].total for p in branch.weights}
         ends = [
-            (w * composite.scaled(p, totals[p].total[0]), w * composite.scaled(p, totals[p].total[1]))
+            (w * composite.scaled(p, weighed[p][0]), w * composite.scaled(p, weighed[p][1]))
             for p, w in branch.weights.items()
         ]
         low = sum((min(a, b) for a, b in ends), ZERO)  # a negative weight swaps a part's ends
         high = sum((max(a, b) for a, b in ends), ZERO)
-        lows.append(max(ZERO, min(doc.points, low)))
-        highs.append(max(ZERO, min(doc.points, high)))
+        low, high = max(ZERO, min(doc.points, low)), max(ZERO, min(doc.points, high))
+        if outside:  # the parts' bonus and penalty sections, added as they are, the total not below 0
+            for p in branch.weights:
+                for _, section in composite.parts[p].doc.sections():
+                    lo, hi = totals[p].categories[section.id]
+                    low, high = low + lo, high + hi
+            low, high = max(ZERO, low), max(ZERO, high)
+        lows.append(low)
+        highs.append(high)
         exact_all = exact_all and all(totals[p].exact for p in branch.weights)
     how = "exact" if exact_all else "bound"
     message = f"reachable total: {text(min(lows))} to {text(max(highs))} ({how})"

@@ -1,8 +1,13 @@
 """Conditions: structured tests on a criterion's evidence fields, compiled to predicates at load.
 
-A condition is data (a field name, or a mapping with ``not``/``all``/``any``/``field``); it is
-checked against the declared fields once, and turned into a plain Python closure once, so that
-scoring a record only calls closures.
+A condition is data (a field name, or a mapping with ``not``/``all``/``any``/``field``/``score``);
+it is checked against the declared fields once, and turned into a plain Python closure once, so
+that scoring a record only calls closures.
+
+A ``score`` test reads a computed score (a criterion's, a category's, the base's or the total's)
+instead of a fact: 「基础指标得分达到85分以上的单位方可申报加分」. The evaluator puts the scores a
+condition needs into the facts it is given under keys no field can have (``score_key``), computed
+in dependency order; ``_loading`` checks that the names exist and that no score depends on itself.
 """
 
 from __future__ import annotations
@@ -59,15 +64,39 @@ class Test(_Base):
         return self
 
 
+class ScoreTest(_Base):
+    """A test on a computed score: ``at_least``/``at_most`` (inclusive), ``below``/``above`` (strict)."""
+
+    score: str = Field(min_length=1)
+    at_least: Points | None = None
+    at_most: Points | None = None
+    below: Points | None = None
+    above: Points | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ScoreTest:
+        if (self.at_least, self.at_most, self.below, self.above) == (None, None, None, None):
+            raise ValueError("give one of: at_least, at_most, below, above (低于60分 is below: 60)")
+        return self
+
+
+BASE, TOTAL = "base", "total"  # score names that are not ids: the base (before sections), the total
+
+
+def score_key(name: str) -> str:
+    """The key under which a needed score sits among facts (ids hold no space, so no field has it)."""
+    return f"score {name}"
+
+
 def _tag(value: Any) -> str | None:
     if isinstance(value, str):
         return "flag"
     if isinstance(value, dict):
-        for key in ("not", "all", "any", "field"):
+        for key in ("not", "all", "any", "field", "score"):
             if key in value:
                 return key
         return None
-    tags: dict[type, str] = {Not: "not", All: "all", AnyOf: "any", Test: "field"}
+    tags: dict[type, str] = {Not: "not", All: "all", AnyOf: "any", Test: "field", ScoreTest: "score"}
     return tags.get(type(value))
 
 
@@ -76,35 +105,60 @@ Condition = Annotated[
     | Annotated[Not, Tag("not")]
     | Annotated[All, Tag("all")]
     | Annotated[AnyOf, Tag("any")]
-    | Annotated[Test, Tag("field")],
+    | Annotated[Test, Tag("field")]
+    | Annotated[ScoreTest, Tag("score")],
     Discriminator(
         _tag,
         custom_error_type="bad-condition",
         custom_error_message="a condition is a flag field's name, or a mapping with one of: "
-        "not, all, any, field",
+        "not, all, any, field, score",
     ),
 ]
 
-for _model in (Not, All, AnyOf, Test):
+for _model in (Not, All, AnyOf, Test, ScoreTest):
     _model.model_rebuild()
 
 
-def reads(cond: Condition) -> Iterator[str]:
-    """The field names a condition reads."""
-    if isinstance(cond, str):
-        yield cond
-    elif isinstance(cond, Not):
-        yield from reads(cond.not_)
+def _leaves(cond: Condition) -> Iterator[str | Test | ScoreTest]:
+    if isinstance(cond, Not):
+        yield from _leaves(cond.not_)
     elif isinstance(cond, (All, AnyOf)):
         for inner in cond.all_ if isinstance(cond, All) else cond.any_:
-            yield from reads(inner)
+            yield from _leaves(inner)
     else:
-        yield cond.field
+        yield cond
 
 
-def check(cond: Condition, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
-    """Defects of a condition against the declared fields (paths relative to the condition)."""
-    if isinstance(cond, str):
+def reads(cond: Condition) -> Iterator[str]:
+    """The field names a condition reads (not the scores: ``scores_read``)."""
+    for leaf in _leaves(cond):
+        if isinstance(leaf, str):
+            yield leaf
+        elif isinstance(leaf, Test):
+            yield leaf.field
+
+
+def scores_read(cond: Condition) -> Iterator[str]:
+    """The names of the computed scores a condition reads, in order."""
+    for leaf in _leaves(cond):
+        if isinstance(leaf, ScoreTest):
+            yield leaf.score
+
+
+def check(cond: Condition, fields: Mapping[str, FieldSpec], *, scores: bool = False) -> Iterator[Defect]:
+    """Defects of a condition against the declared fields (paths relative to the condition).
+
+    ``scores``: whether the condition may read computed scores (a veto's may; a rule's reads its
+    criterion's facts only). The names read are checked against the rubric in ``_loading``."""
+    if isinstance(cond, ScoreTest):
+        if not scores:
+            yield Defect(
+                "bad-condition",
+                "a rule's condition reads its criterion's evidence; a score is read by a veto",
+                ("score",),
+                "put the test under the category's or the rubric's vetoes: (only_if: for a gate)",
+            )
+    elif isinstance(cond, str):
         yield from _known(cond, fields, ())
         if cond in fields and not isinstance(fields[cond], Flag):
             yield Defect(
@@ -114,11 +168,11 @@ def check(cond: Condition, fields: Mapping[str, FieldSpec]) -> Iterator[Defect]:
                 f"use {{field: {cond}, ...}}",
             )
     elif isinstance(cond, Not):
-        yield from _nested(check(cond.not_, fields), "not")
+        yield from _nested(check(cond.not_, fields, scores=scores), "not")
     elif isinstance(cond, (All, AnyOf)):
         key, inner = ("all", cond.all_) if isinstance(cond, All) else ("any", cond.any_)
         for index, sub in enumerate(inner):
-            yield from _nested(check(sub, fields), key, index)
+            yield from _nested(check(sub, fields, scores=scores), key, index)
     else:
         yield from _check_test(cond, fields)
 
@@ -220,7 +274,20 @@ def compile_condition(cond: Condition, fields: Mapping[str, FieldSpec]) -> Predi
     if isinstance(cond, AnyOf):
         parts = tuple(compile_condition(c, fields) for c in cond.any_)
         return lambda facts: any(p(facts) for p in parts)
+    if isinstance(cond, ScoreTest):
+        return _compile_score_test(cond)
     return _compile_test(cond, fields[cond.field])
+
+
+def _compile_score_test(test: ScoreTest) -> Predicate:
+    key = score_key(test.score)
+    least, most, below, above = test.at_least, test.at_most, test.below, test.above
+    return lambda facts: (
+        (least is None or facts[key] >= least)
+        and (most is None or facts[key] <= most)
+        and (below is None or facts[key] < below)
+        and (above is None or facts[key] > above)
+    )
 
 
 def _compile_test(test: Test, spec: FieldSpec) -> Predicate:

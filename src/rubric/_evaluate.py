@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ._clauses import Apply
-from ._conditions import Predicate, compile_condition
+from ._conditions import BASE, TOTAL, Predicate, compile_condition, score_key, scores_read
 from ._conditions import reads as condition_reads
 from ._model import Category, Criterion, RubricDoc
 from ._numbers import ZERO, text
@@ -52,6 +52,7 @@ class CompiledCriterion:
 
     id: str
     number: int | str
+    position: int  # in document order among all criteria
     points: Decimal
     base: Decimal
     floor: Decimal
@@ -76,6 +77,7 @@ class CompiledVeto:
     holds: Predicate
     score: Decimal | None
     grade: str | None
+    needs: tuple[str, ...] = ()  # the computed scores its condition reads (worked out first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class Plan:
     floor: Decimal
     upper: Decimal
     vetoes: tuple[CompiledVeto, ...]
+    named: Mapping[str, CompiledCriterion | CompiledCategory]  # for vetoes that read scores
 
 
 class Trail(NamedTuple):
@@ -133,7 +136,7 @@ def rule_id(criterion: Criterion, index: int) -> str:
     return declared if declared is not None else f"{criterion.id}.r{index + 1}"
 
 
-def compile_criterion(criterion: Criterion, section: str = "") -> CompiledCriterion:
+def compile_criterion(criterion: Criterion, section: str = "", position: int = 0) -> CompiledCriterion:
     """Compile a validated criterion whose cross-references have been checked."""
     rules = tuple(
         CompiledRule(
@@ -158,6 +161,7 @@ def compile_criterion(criterion: Criterion, section: str = "") -> CompiledCriter
     return CompiledCriterion(
         id=criterion.id,
         number=criterion.number,
+        position=position,
         points=criterion.maximum,
         base=criterion.base,
         floor=criterion.lower,
@@ -177,10 +181,11 @@ def _veto(owner: str, index: int, veto: Any, own: Mapping[str, Any]) -> Compiled
     return CompiledVeto(
         id=f"{owner}.veto{index + 1}",
         clause=veto.clause,
-        reads=tuple(sorted(dict.fromkeys(condition_reads(veto.when)))),
-        holds=compile_condition(veto.when, own),
+        reads=tuple(sorted(dict.fromkeys(condition_reads(veto.condition)))),
+        holds=compile_condition(veto.condition, own),
         score=veto.score,
         grade=getattr(veto, "grade", None),
+        needs=tuple(dict.fromkeys(scores_read(veto.condition))),
     )
 
 
@@ -194,14 +199,22 @@ def _reach(node: CompiledCategory | CompiledCriterion) -> tuple[Decimal, Decimal
 
 
 def compile_category(
-    category: Category, own: Mapping[str, Any], section: str, groups: list[CompiledCategory | None]
+    category: Category,
+    own: Mapping[str, Any],
+    section: str,
+    groups: list[CompiledCategory | None],
+    criteria_seen: list[CompiledCriterion],
 ) -> CompiledCategory:
-    """Compile a category and everything below it, registering each group in ``groups``."""
+    """Compile a category and everything below it, registering each group in ``groups`` and each
+    criterion in ``criteria_seen`` (depth first: document order)."""
     index = len(groups)
     groups.append(None)  # parents first: this slot is filled once the children are compiled
-    criteria = tuple(compile_criterion(c, section) for c in category.criteria)
-    categories = tuple(compile_category(c, own, section, groups) for c in category.categories)
-    children: tuple[CompiledCategory | CompiledCriterion, ...] = criteria or categories
+    criteria: list[CompiledCriterion] = []
+    for c in category.criteria:
+        criteria_seen.append(compile_criterion(c, section, len(criteria_seen)))
+        criteria.append(criteria_seen[-1])
+    categories = tuple(compile_category(c, own, section, groups, criteria_seen) for c in category.categories)
+    children: tuple[CompiledCategory | CompiledCriterion, ...] = tuple(criteria) or categories
     low = sum((_reach(c)[0] for c in children), ZERO)
     high = sum((_reach(c)[1] for c in children), ZERO)
     compiled = CompiledCategory(
@@ -211,7 +224,7 @@ def compile_category(
         maximum=category.maximum,
         floor=category.lower,
         upper=category.upper,
-        criteria=criteria,
+        criteria=tuple(criteria),
         categories=categories,
         vetoes=tuple(_veto(category.id, i, v, own) for i, v in enumerate(category.vetoes)),
         may_clamp=low < category.lower or high > category.upper,
@@ -224,21 +237,23 @@ def compile_rubric(doc: RubricDoc) -> Plan:
     """Compile a checked rubric."""
     own = doc.evidence
     groups: list[CompiledCategory | None] = []
-    categories = tuple(compile_category(c, own, "", groups) for c in doc.categories)
-    sections = {key: compile_category(s, own, key, groups) for key, s in doc.sections()}
+    criteria: list[CompiledCriterion] = []
+    categories = tuple(compile_category(c, own, "", groups, criteria) for c in doc.categories)
+    sections = {key: compile_category(s, own, key, groups, criteria) for key, s in doc.sections()}
     done = tuple(g for g in groups if g is not None)
-    criteria = tuple(c for g in done for c in g.criteria)
-    order = {c.id: i for i, c in enumerate(doc.all_criteria())}
+    named: dict[str, CompiledCriterion | CompiledCategory] = {c.id: c for c in criteria}
+    named.update({g.id: g for g in done})
     return Plan(
         id=doc.id,
         categories=categories,
         bonus=sections.get("bonus"),
         penalty=sections.get("penalty"),
         groups=done,
-        criteria=tuple(sorted(criteria, key=lambda c: order[c.id])),
+        criteria=tuple(criteria),
         floor=doc.floor,
         upper=doc.upper,
         vetoes=tuple(_veto(doc.id, i, v, own) for i, v in enumerate(doc.vetoes)),
+        named=named,
     )
 
 
@@ -253,22 +268,66 @@ def _clamp(score: Decimal, floor: Decimal, upper: Decimal) -> tuple[Decimal, Ste
 class _Run:
     """One record's scoring: the facts, and what has been found so far."""
 
-    __slots__ = ("audit", "clamps", "facts", "own", "scores", "steps", "subtotals")
+    __slots__ = (
+        "audit",
+        "base",
+        "clamps",
+        "done",
+        "facts",
+        "own",
+        "plan",
+        "scores",
+        "steps",
+        "subtotals",
+        "total",
+    )
 
     def __init__(self, plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) -> None:
+        self.plan = plan
         self.facts = facts
         self.own = facts.get(OWN, {})
         self.audit = audit
-        # Criteria are visited depth first, which is document order: scores and steps are appended.
-        self.scores: list[Decimal] = []
-        self.steps: list[tuple[Step, ...]] = []
+        # Scores are kept by position: a veto that reads a score has it worked out first (on
+        # demand), and the walk in document order then finds it done.
+        self.scores: list[Decimal | None] = [None] * len(plan.criteria)
+        self.steps: list[tuple[Step, ...]] = [()] * len(plan.criteria)
         self.subtotals: list[Decimal] = [ZERO] * len(plan.groups)
         self.clamps: list[tuple[Step, ...]] = [()] * len(plan.groups)
+        self.done: list[bool] = [False] * len(plan.groups)
+        self.base: tuple[Decimal, Step | None] | None = None
+        self.total: Decimal | None = None
 
     def criterion(self, c: CompiledCriterion) -> Decimal:
-        score = self._audited(c) if self.audit else self._quick(c)
-        self.scores.append(score)
+        score = self.scores[c.position]
+        if score is None:
+            score = self._audited(c) if self.audit else self._quick(c)
+            self.scores[c.position] = score
         return score
+
+    def value(self, name: str) -> Decimal:
+        """A computed score a veto reads (the checks at load rule out cycles)."""
+        if name == BASE:
+            return self.base_score()[0]
+        if name == TOTAL:
+            assert self.total is not None  # only the table's vetoes read it, after the total
+            return self.total
+        node = self.plan.named[name]
+        return self.criterion(node) if isinstance(node, CompiledCriterion) else self.category(node)
+
+    def facts_of(self, veto: CompiledVeto) -> Mapping[str, Any]:
+        """The rubric's own facts, with the scores this veto reads."""
+        if not veto.needs:
+            return self.own
+        return {**self.own, **{score_key(name): self.value(name) for name in veto.needs}}
+
+    def base_score(self) -> tuple[Decimal, Step | None]:
+        """The base (the top categories' sum, clamped), worked out once."""
+        if self.base is None:
+            running = ZERO
+            for category in self.plan.categories:
+                running += self.category(category)
+            self.base = _clamp(running, self.plan.floor, self.plan.upper)
+        return self.base
 
     def _quick(self, c: CompiledCriterion) -> Decimal:
         """The totals-only hot path: the same phases, no steps recorded."""
@@ -311,10 +370,12 @@ class _Run:
                 steps.append((position, -score, abs(score)))
                 score = ZERO
                 break
-        self.steps.append(tuple(steps))
+        self.steps[c.position] = tuple(steps)
         return score
 
     def category(self, g: CompiledCategory) -> Decimal:
+        if self.done[g.index]:
+            return self.subtotals[g.index]
         subtotal = ZERO
         for c in g.criteria:
             subtotal += self.criterion(c)
@@ -325,35 +386,34 @@ class _Run:
             subtotal, step = _clamp(subtotal, g.floor, g.upper)
             steps = () if step is None else (step,)
         for i, veto in enumerate(g.vetoes):
-            if veto.holds(self.own):
+            if veto.holds(self.facts_of(veto)):
                 fixed = ZERO if veto.score is None else veto.score
                 steps += ((VETO - i, fixed - subtotal, abs(fixed - subtotal)),)
                 subtotal = fixed
                 break
         self.subtotals[g.index] = subtotal
         self.clamps[g.index] = steps
+        self.done[g.index] = True
         return subtotal
 
 
 def evaluate(plan: Plan, facts: Mapping[str, Mapping[str, Any]], audit: bool) -> tuple[Decimal, Trail]:
     """Score validated facts: the total and the trail of how it was reached."""
     run = _Run(plan, facts, audit)
-    running = ZERO
-    for category in plan.categories:
-        running += run.category(category)
-    base, total_clamp = _clamp(running, plan.floor, plan.upper)
+    base, total_clamp = run.base_score()
     bonus = ZERO if plan.bonus is None else run.category(plan.bonus)
     penalty = ZERO if plan.penalty is None else run.category(plan.penalty)
     total, floor_step = base + bonus + penalty, None
     if total < plan.floor:
         floor_step = (FLOOR, plan.floor - total, plan.floor - total)
         total = plan.floor
-    veto = next((i for i, v in enumerate(plan.vetoes) if v.holds(run.own)), None)
+    run.total = total
+    veto = next((i for i, v in enumerate(plan.vetoes) if v.holds(run.facts_of(v))), None)
     fixed = None if veto is None else plan.vetoes[veto].score
     if fixed is not None:
         total = fixed
     return total, Trail(
-        scores=tuple(run.scores),
+        scores=tuple(run.scores),  # type: ignore[arg-type]  # every criterion was scored by now
         steps=tuple(run.steps) if audit else None,
         subtotals=tuple(run.subtotals),
         clamps=tuple(run.clamps),
@@ -389,18 +449,40 @@ def _entries(
     return tuple(out)
 
 
-def _veto_entry(owner: str, veto: CompiledVeto, points: Decimal, own: Mapping[str, Any]) -> AuditEntry:
-    inputs = tuple((name, own[name]) for name in veto.reads)
+def scores_of(plan: Plan, trail: Trail, names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """The computed scores a veto read, as audit inputs (``score <name>``: the score as text)."""
+    out = []
+    for name in names:
+        if name == BASE:
+            value = trail.base
+        elif name == TOTAL:
+            value = trail.base + trail.bonus + trail.penalty
+            value += ZERO if trail.floor_step is None else trail.floor_step[1]
+        else:
+            node = plan.named[name]
+            if isinstance(node, CompiledCriterion):
+                value = trail.scores[node.position]
+            else:
+                value = trail.subtotals[node.index]
+        out.append((score_key(name), text(value)))
+    return tuple(out)
+
+
+def _veto_entry(
+    owner: str, veto: CompiledVeto, points: Decimal, own: Mapping[str, Any], read: tuple[tuple[str, str], ...]
+) -> AuditEntry:
+    inputs = tuple((name, own[name]) for name in veto.reads) + read
     return AuditEntry(owner, veto.id, "veto", veto.clause, points, abs(points), inputs)
 
 
 def _group_adjustments(
-    g: CompiledCategory, steps: tuple[Step, ...], own: Mapping[str, Any]
+    plan: Plan, trail: Trail, g: CompiledCategory, own: Mapping[str, Any]
 ) -> tuple[AuditEntry, ...]:
     out: tuple[AuditEntry, ...] = ()
-    for step in steps:
+    for step in trail.clamps[g.index]:
         if step[0] <= VETO:
-            out += (_veto_entry(g.id, g.vetoes[VETO - step[0]], step[1], own),)
+            veto = g.vetoes[VETO - step[0]]
+            out += (_veto_entry(g.id, veto, step[1], own, scores_of(plan, trail, veto.needs)),)
         else:
             out += _owner_clamp(g.id, step, g.floor, g.upper)
     return out
@@ -427,7 +509,7 @@ def materialize(
         return CriterionScore(c.id, c.number, trail.scores[i], c.points, steps)
 
     def category(g: CompiledCategory) -> CategoryScore:
-        adjustments = () if trail.steps is None else _group_adjustments(g, trail.clamps[g.index], own)
+        adjustments = () if trail.steps is None else _group_adjustments(plan, trail, g, own)
         return CategoryScore(
             g.id,
             g.name,
@@ -450,7 +532,7 @@ def materialize(
             if trail.floor_step is not None:
                 before += trail.floor_step[1]
             moved = ZERO if veto.score is None else veto.score - before
-            total += (_veto_entry(plan.id, veto, moved, own),)
+            total += (_veto_entry(plan.id, veto, moved, own, scores_of(plan, trail, veto.needs)),)
     return categories, total, sections
 
 

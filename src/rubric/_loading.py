@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ._clauses import CLAUSES, kind_of
-from ._conditions import Test
+from ._conditions import ScoreTest, Test, scores_read
 from ._conditions import _tag as condition_tag
 from ._conditions import check as check_condition
+from ._dependencies import score_problems
 from ._documents import Document, Limits, read_file
 from ._errors import Path, Positions, Problem, RubricError, short_repr, suggest
 from ._fields import FIELD_TYPES, FieldSpec, Invalid
@@ -51,6 +52,7 @@ def _places() -> dict[str, list[str]]:
         ("the rubric's vetoes", TableVeto),
         ("a composite branch", Branch),
         ("a condition", Test),
+        ("a score condition", ScoreTest),
         *((f"{key} rules", cls) for key, cls in CLAUSES.items()),
         *((f"{key} fields", cls) for key, cls in FIELD_TYPES.items()),
     ]
@@ -264,9 +266,10 @@ def _rule_problems(criterion: Criterion, path: Path) -> Iterator[Problem]:
 
 def _condition_problems(vetoes: Any, own: Mapping[str, FieldSpec], path: Path) -> Iterator[Problem]:
     for i, veto in enumerate(vetoes):
-        for d in check_condition(veto.when, own):
+        key, condition = veto.tested
+        for d in check_condition(condition, own, scores=True):
             hint = d.hint or "a veto reads the rubric's own facts: declare them under evidence: at the top"
-            yield Problem(d.code, d.message, (*path, "vetoes", i, "when", *d.path), hint=hint)
+            yield Problem(d.code, d.message, (*path, "vetoes", i, key, *d.path), hint=hint)
 
 
 def reference_problems(doc: RubricDoc) -> list[Problem]:
@@ -308,6 +311,7 @@ def reference_problems(doc: RubricDoc) -> list[Problem]:
         problems.extend(_defaults(node.evidence, (*path, "evidence")))
         problems.extend(_rule_problems(node, path))
     problems.extend(_condition_problems(doc.vetoes, doc.evidence, ()))
+    problems.extend(score_problems(doc))
     if doc.upper < doc.floor:
         problems.append(Problem("bad-bounds", "cap is below floor", ("cap",)))
     return problems
@@ -334,8 +338,18 @@ def composite_problems(doc: CompositeDoc) -> list[Problem]:
                 )
             )
     for i, branch in enumerate(doc.branches):
-        for d in check_condition(branch.when, doc.evidence) if branch.when is not None else ():
+        for d in check_condition(branch.when, doc.evidence, scores=True) if branch.when is not None else ():
             problems.append(Problem(d.code, d.message, ("branches", i, "when", *d.path), hint=d.hint))
+        for name in scores_read(branch.when) if branch.when is not None else ():
+            if name not in doc.parts:  # a branch reads a part's total (表二得分达到60分的…)
+                problems.append(
+                    Problem(
+                        "unknown-score",
+                        f"a composite's condition reads a part's total; '{name}' is not a part",
+                        ("branches", i, "when"),
+                        hint=suggest(name, doc.parts) or "parts: " + ", ".join(doc.parts),
+                    )
+                )
         for part in branch.weights:
             if part not in doc.parts:
                 problems.append(

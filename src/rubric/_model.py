@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ._clauses import CLAUSES, Clause, kind_of
-from ._conditions import Condition
+from ._conditions import Condition, Not
 from ._fields import FieldUnion
 from ._numbers import ZERO, Counted, NonEmpty, Points, Whole, counted
 
@@ -166,12 +166,37 @@ class Criterion(_Model):
 
 
 class GroupVeto(_Model):
-    """单项否决 on a category: when the rubric's own facts say so, the subtotal is ``score``."""
+    """单项否决 on a category: when the rubric's own facts (or computed scores) say so, the
+    subtotal is ``score``. A gate (「基础指标得分达到85分以上的单位方可申报加分」) is written
+    ``only_if:``: the subtotal is ``score`` unless the condition holds."""
 
-    when: Condition
+    when: Condition | None = None
+    only_if: Condition | None = None
     clause: str = Field(min_length=1)
     score: Points = ZERO
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _one_condition(self) -> GroupVeto:
+        if (self.when is None) == (self.only_if is None):
+            raise ValueError("give when: (the veto's condition) or only_if: (a gate's), one of them")
+        return self
+
+    @property
+    def condition(self) -> Condition:
+        """The condition under which the subtotal is fixed (a gate's, negated)."""
+        if self.only_if is not None:
+            return Not.model_validate({"not": self.only_if})
+        assert self.when is not None
+        return self.when
+
+    @property
+    def tested(self) -> tuple[str, Condition]:
+        """The key the file gave (when/only_if) and its condition, for paths into the document."""
+        if self.only_if is not None:
+            return "only_if", self.only_if
+        assert self.when is not None
+        return "when", self.when
 
 
 class Category(_Model):
@@ -278,6 +303,16 @@ class TableVeto(_Model):
     score: Points | None = None
     note: str | None = None
 
+    @property
+    def condition(self) -> Condition:
+        """The condition under which the veto fires."""
+        return self.when
+
+    @property
+    def tested(self) -> tuple[str, Condition]:
+        """The key the file gave and its condition, for paths into the document."""
+        return "when", self.when
+
     @model_validator(mode="after")
     def _fixes_something(self) -> TableVeto:
         if self.grade is None and self.score is None:
@@ -369,6 +404,10 @@ class CompositeDoc(_Header):
     # rounded half up to ``places`` decimals; the rounding is in the audit.
     scale: Names[dict[_Id, Points]] = Field(default_factory=dict)
     places: Whole = Field(default=2, ge=0, le=4)
+    # Where the parts' bonus and penalty sections count: inside each part's total before its
+    # weight (the default), or ``outside``: each part weighs its base, and its sections' points are
+    # added to the weighted sum as they are (加分项、扣分项在加权之外).
+    sections: Literal["weighted", "outside"] = "weighted"
 
     @model_validator(mode="after")
     def _one_way_of_weighting(self) -> CompositeDoc:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._clauses import INFINITY, Apply, Clause
+from ._conditions import scores_read
 from ._domains import Marks
 from ._fields import FieldSpec
 from ._model import Category, Criterion, RubricDoc
@@ -526,6 +527,9 @@ def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
             low, high, is_exact = low + lo, high + hi, is_exact and ok
         low, high = _clamped(low, high, category.lower, category.upper)
         for veto in category.vetoes:
+            # A veto on facts can always fire; one on scores may never (its range is then a bound).
+            if any(scores_read(veto.condition)) and not low <= veto.score <= high:
+                is_exact = False
             low, high = min(low, veto.score), max(high, veto.score)
         categories[category.id] = (low, high)
         exact_categories[category.id] = is_exact
@@ -543,5 +547,7 @@ def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
     low, high = max(doc.floor, low), max(doc.floor, high)
     for veto in doc.vetoes:
         if veto.score is not None:
+            if any(scores_read(veto.condition)) and not low <= veto.score <= high:
+                exact_all = False
             low, high = min(low, veto.score), max(high, veto.score)
     return RubricRanges(dict(criteria), categories, (low, high), exact_all, exact_categories, base)

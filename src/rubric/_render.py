@@ -111,9 +111,16 @@ def render_composite(result: CompositeResult) -> str:
         lines.append(f"== {part.name} × {text(part.weight)}: {part.result.rubric.title}")
         lines.append(render_result(part.result, title=False))
         lines.append("")
-    rows = [
-        [p.name, text(p.result.total), text(p.weight), text(p.result.total * p.weight)] for p in result.parts
-    ]
+    # What each part added is the composite's own audit entry (after any 折算); a part's bonus and
+    # penalty sections added outside the weighting have entries of their own.
+    weighted = {e.rule: e for e in result.audit if e.kind == "weight"}
+    rows = []
+    for p in result.parts:
+        entry = next(e for rule, e in weighted.items() if rule.endswith(f".{p.name}"))
+        rows.append([p.name, entry.inputs[0][1], text(p.weight), text(entry.points)])
+    for e in result.audit:
+        if e.kind in ("bonus", "penalty"):
+            rows.append([e.clause, "", "", signed(e.points)])
     lines += table(["部分", "得分", "权重", "折算"], rows, [False, True, True, True])
     lines += [
         "",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import decimal
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path as FilePath
 from types import MappingProxyType
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ._conditions import Predicate, compile_condition
+from ._conditions import Predicate, compile_condition, score_key, scores_read
 from ._documents import DEFAULT_LIMITS, Document, Limits, parse, plain_text, read_file
 from ._errors import EvidenceError, Positions, Problem, RubricError
 from ._evaluate import OWN, Trail, clamp_total, compile_rubric, evaluate, grade_of, materialize, outline
@@ -30,7 +30,7 @@ from ._loading import (
     reference_problems,
     validate_model,
 )
-from ._model import CompositeDoc, RubricDoc
+from ._model import INFINITY, CompositeDoc, RubricDoc
 from ._numbers import ZERO, engine_context, exact, text
 from ._result import AuditEntry, CompositeResult, PartScore, Result, RubricInfo
 from ._version import __version__ as _version
@@ -208,6 +208,7 @@ class Composite(_Loaded):
         "_branches",
         "_facts",
         "_grades",
+        "_read",
         "doc",
         "info",
         "limits",
@@ -240,6 +241,10 @@ class Composite(_Loaded):
                 tuple((branch_rule_id(doc.id, i, p), p, w) for p, w in b.weights.items()),
             )
             for i, b in enumerate(doc.branches)
+        )
+        # The parts whose totals a branch's condition reads: scored before a branch is chosen.
+        self._read = tuple(
+            dict.fromkeys(name for b in doc.branches if b.when is not None for name in scores_read(b.when))
         )
         self._grades = tuple((g.name, g.min) for g in doc.grades)
 
@@ -274,25 +279,31 @@ class Composite(_Loaded):
         facts = self._facts.check(own, (), problems)
         if problems:
             raise evidence_error(problems, positions)
-        branch = next((b for b in self._branches if b[0](facts)), None)
+        decimal.setcontext(engine_context())  # fresh after the caller's data was read (see Rubric.score)
+        part_facts: dict[str, Any] = {}
+        # Parts whose totals a branch's condition reads are scored before a branch is chosen.
+        self._collect(evidence, self._read, part_facts, positions, why=" (a condition reads its total)")
+        results = {name: self.parts[name]._score(part_facts[name], audit) for name in self._read}
+        tested = {**facts, **{score_key(name): r.total for name, r in results.items()}} if results else facts
+        branch = next((b for b in self._branches if b[0](tested)), None)
         if branch is None:
             raise EvidenceError([Problem("no-branch", "no branch of the composite applies to these facts")])
         _, clause, weights = branch
-        decimal.setcontext(engine_context())  # fresh after the caller's data was read (see Rubric.score)
         weighted = {name for _, name, _ in weights}
-        part_facts: dict[str, Any] = {}
-        for name in self.parts:
-            if name in weighted or name in evidence:
-                if name not in evidence:
-                    problems.append(Problem("missing", f"no record for part '{name}'", (name,)))
-                    continue
-                part_facts[name] = self.parts[name].collect(evidence[name], (name,), problems)
-        if problems:
-            raise evidence_error(problems, positions)
-        parts, entries, running = [], [], ZERO
+        wanted = [name for name in self.parts if name in weighted or name in evidence]
+        self._collect(evidence, wanted, part_facts, positions)
+        parts, entries, running, outside = [], [], ZERO, []
         for rule, name, weight in weights:
-            result = self.parts[name]._score(part_facts[name], audit)
-            used = self.scaled(name, result.total)
+            result = results.get(name) or self.parts[name]._score(part_facts[name], audit)
+            weighed = result.total
+            if self.doc.sections == "outside" and result.base is not None:
+                weighed = result.base
+                outside += [
+                    (rule, name, kind, points)
+                    for kind, points in (("bonus", result.bonus), ("penalty", result.penalty))
+                    if points
+                ]
+            used = self.scaled(name, weighed)
             points = used * weight
             running += points
             parts.append(PartScore(name, weight, result))
@@ -305,13 +316,15 @@ class Composite(_Loaded):
                     points,
                     ZERO,
                     (
-                        ("total", text(result.total)),
+                        ("base", text(weighed)) if weighed is not result.total else ("total", text(weighed)),
                         *((("scaled", text(used)),) if name in self.doc.scale else ()),
                         ("weight", text(weight)),
                     ),
                 )
             )
         total, clamps = clamp_total(self.doc.id, running, ZERO, self.doc.points, True)
+        if outside:
+            total, clamps = self._outside(total, clamps, outside, entries)
         return CompositeResult(
             composite=self.info,
             engine=ENGINE,
@@ -323,6 +336,41 @@ class Composite(_Loaded):
             audit=(*entries, *clamps),
             evidence={"facts": facts, **{p.name: p.result._canonical() for p in parts}},
         )
+
+    def _collect(
+        self,
+        evidence: Mapping[str, Any],
+        names: Iterable[str],
+        into: dict[str, Any],
+        positions: Positions | None,
+        why: str = "",
+    ) -> None:
+        """Validate the records of the named parts not yet read, all problems at once."""
+        problems: list[Problem] = []
+        for name in names:
+            if name in into:
+                continue
+            if name not in evidence:
+                problems.append(Problem("missing", f"no record for part '{name}'{why}", (name,)))
+                continue
+            into[name] = self.parts[name].collect(evidence[name], (name,), problems)
+        if problems:
+            raise evidence_error(problems, positions)
+
+    def _outside(
+        self,
+        total: Decimal,
+        clamps: tuple[AuditEntry, ...],
+        outside: list[tuple[str, str, str, Decimal]],
+        entries: list[AuditEntry],
+    ) -> tuple[Decimal, tuple[AuditEntry, ...]]:
+        """Add the parts' bonus and penalty points after the weighting, the total not below 0."""
+        for rule, name, kind, points in outside:
+            clause = f"{name}的{'加分项' if kind == 'bonus' else '扣分项'}在加权之外计入"
+            entries.append(AuditEntry(self.doc.id, f"{rule}.{kind}", kind, clause, points, ZERO))
+            total += points
+        floored, more = clamp_total(self.doc.id, total, ZERO, INFINITY, True)
+        return floored, clamps + more
 
     def part_max(self, name: str) -> Decimal:
         """The most a part contributes before its weight: its scale if it has one, else its max."""

@@ -211,6 +211,7 @@ def _rubric_data(
             ]
         else:
             categories[0]["vetoes"] = [veto]
+    _score_vetoes(draw, data, categories, points)
     if draw(st.booleans()):
         data["grades"] = [
             {"name": "优秀", "min": points * Decimal("0.9")},
@@ -218,6 +219,22 @@ def _rubric_data(
             {"name": "不合格", "min": Decimal(0)},
         ]
     return data
+
+
+def _score_vetoes(draw: st.DrawFn, data: dict[str, Any], categories: list[Any], points: Decimal) -> None:
+    """Sometimes vetoes that read computed scores: a gate on the bonus section (方可申报加分) and a
+    category that reads a later one's subtotal (scored first: dependency order)."""
+    if "bonus" in data and draw(st.integers(0, 2)) == 0:
+        least = draw(st.sampled_from([Decimal(0), points / 2, points]))
+        gate = {"only_if": {"score": "base", "at_least": least}, "clause": "基础得分达到要求的方可加分"}
+        data["bonus"]["vetoes"] = [gate]
+    if len(categories) > 1 and draw(st.integers(0, 2)) == 0:
+        below = draw(st.sampled_from([Decimal(1), _points(categories[-1]) / 2]))
+        veto = {
+            "when": {"score": categories[-1]["id"], "below": below},
+            "clause": "后一项得分过低的本项不得分",
+        }
+        categories[0]["vetoes"] = [*categories[0].get("vetoes", []), veto]
 
 
 def _points(category: dict[str, Any]) -> Decimal:
@@ -252,6 +269,9 @@ def _composite(draw: st.DrawFn, parts: int) -> Composite:
     weights = (
         {names[0]: Decimal(split) / 10, names[-1]: Decimal(10 - split) / 10} if parts > 1 else {names[0]: 1}
     )
+    first: Any = "g1"
+    if draw(st.booleans()):  # a branch that also reads a part's total (表一得分达到…的)
+        first = {"any": ["g1", {"score": names[-1], "above": loaded[names[-1]].max / 2}]}
     data = {
         "id": "random-composite",
         "version": "1",
@@ -260,9 +280,11 @@ def _composite(draw: st.DrawFn, parts: int) -> Composite:
         "parts": {n: n for n in names},
         "evidence": facts,
         "branches": [
-            {"when": "g1", "clause": "加权", "weights": weights},
+            {"when": first, "clause": "加权", "weights": weights},
             {"when": {"not": "g1"}, "clause": "只计第一部分", "weights": {names[0]: 1}},
         ],
+        # The parts' bonus and penalty sections inside their weighted totals, or outside them.
+        "sections": draw(st.sampled_from(["weighted", "outside"])),
     }
     return Composite.from_data(data, loaded)
 
