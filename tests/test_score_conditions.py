@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 import rubric
+from rubric._conditions import ScoreTest, settled
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPABILITIES = ROOT / "examples" / "capabilities"
@@ -248,3 +249,29 @@ def test_sections_outside_the_weighting_use_the_part_base() -> None:
         ("bonus", 5),
         ("penalty", -3),
     ]
+
+
+@pytest.mark.parametrize(
+    ("test", "expected"),
+    [
+        # The score read lies in [0, 10].
+        ({"at_least": 0}, True),
+        ({"at_least": 11}, False),
+        ({"at_least": 5}, None),
+        ({"below": 0}, False),
+        ({"below": 11}, True),
+        ({"below": 10}, None),
+        ({"above": 10}, False),
+        ({"above": -1}, True),
+        ({"at_most": 10}, True),
+        ({"at_most": -1}, False),
+        ({"at_least": 0, "at_most": 10}, True),
+        ({"at_least": 0, "below": 0}, False),
+    ],
+)
+def test_a_score_condition_is_settled_by_the_range_of_the_score_it_reads(
+    test: dict[str, int], expected: bool | None
+) -> None:
+    condition = ScoreTest.model_validate({"score": "base", **test})
+    assert settled(condition, {"base": (Decimal(0), Decimal(10))}) is expected
+    assert settled(condition, {}) is None  # a score whose range is not known settles nothing

@@ -13,6 +13,7 @@ in dependency order; ``_loading`` checks that the names exist and that no score 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
@@ -143,6 +144,42 @@ def scores_read(cond: Condition) -> Iterator[str]:
     for leaf in _leaves(cond):
         if isinstance(leaf, ScoreTest):
             yield leaf.score
+
+
+def _holds(t: Decimal, lo: Decimal, hi: Decimal, strict: bool) -> bool | None:
+    """Whether x ≥ t (x > t when strict) for every x in [lo, hi]: True, False, or None (for some)."""
+    if lo > t or (lo == t and not strict):
+        return True
+    return None if hi > t or (hi == t and not strict) else False
+
+
+def settled(cond: Condition, scores: Mapping[str, tuple[Decimal, Decimal]]) -> bool | None:
+    """True or False when the condition has that value for every score in the given ranges (by
+    name), None when it depends on facts or on where in its range a score falls."""
+    if isinstance(cond, Not):
+        inner = settled(cond.not_, scores)
+        return None if inner is None else not inner
+    if isinstance(cond, (All, AnyOf)):
+        values = [settled(c, scores) for c in (cond.all_ if isinstance(cond, All) else cond.any_)]
+        decisive = isinstance(cond, AnyOf)  # any true settles AnyOf; any false settles All
+        if decisive in values:
+            return decisive
+        return None if None in values else not decisive
+    if not isinstance(cond, ScoreTest) or cond.score not in scores:
+        return None
+    low, high = scores[cond.score]
+    # Each test as "x ≥ t" (or "x > t"), x the score or its negation; every test given must hold.
+    values = [
+        _holds(t, lo, hi, strict)
+        for t, lo, hi, strict in (
+            (cond.at_least, low, high, False),
+            (None if cond.at_most is None else -cond.at_most, -high, -low, False),
+            (None if cond.below is None else -cond.below, -high, -low, True),
+            (cond.above, low, high, True),
+        )
+        if t is not None
+    ]
+    return False if False in values else None if None in values else True
 
 
 def check(cond: Condition, fields: Mapping[str, FieldSpec], *, scores: bool = False) -> Iterator[Defect]:

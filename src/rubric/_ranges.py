@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from ._clauses import INFINITY, Apply, Clause
-from ._conditions import scores_read
+from ._conditions import BASE, TOTAL, Condition, scores_read, settled
 from ._domains import Marks
 from ._fields import FieldSpec
 from ._model import Category, Criterion, RubricDoc
@@ -512,9 +512,23 @@ def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
     A category sums its children and clamps; a category veto can fix the subtotal at its score,
     and a table-wide veto the total at its: the rubric's own facts are independent of every
     criterion's, so each such score widens the range to include it (exactly: a veto's condition
-    can always be met by some facts)."""
+    can always be met by some facts). A veto on computed scores is settled by their ranges where
+    it can be (never fires, or always does); otherwise it widens the range as a bound."""
     categories: dict[str, tuple[Decimal, Decimal]] = {}
     exact_categories: dict[str, bool] = {}
+    known = {cid: (r.low, r.high) for cid, r in criteria.items()}
+
+    def vetoed(
+        condition: Condition, score: Decimal, low: Decimal, high: Decimal
+    ) -> tuple[Decimal, Decimal, bool]:
+        """The range once a veto fixing ``score`` is applied, and whether it stays exact."""
+        fires = settled(condition, known)
+        if fires is not None:
+            return (score, score, True) if fires else (low, high, True)
+        # A veto on facts can always fire, and the rest of the range is still reached with facts
+        # that do not fire it; one on scores that are not settled may fire exactly where an end
+        # would be reached (its range is then a bound).
+        return min(low, score), max(high, score), not any(scores_read(condition))
 
     def reach(category: Category) -> tuple[Decimal, Decimal, bool]:
         low, high, is_exact = ZERO, ZERO, True
@@ -527,11 +541,9 @@ def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
             low, high, is_exact = low + lo, high + hi, is_exact and ok
         low, high = _clamped(low, high, category.lower, category.upper)
         for veto in category.vetoes:
-            # A veto on facts can always fire; one on scores may never (its range is then a bound).
-            if any(scores_read(veto.condition)) and not low <= veto.score <= high:
-                is_exact = False
-            low, high = min(low, veto.score), max(high, veto.score)
-        categories[category.id] = (low, high)
+            low, high, ok = vetoed(veto.condition, veto.score, low, high)
+            is_exact = is_exact and ok
+        categories[category.id] = known[category.id] = (low, high)
         exact_categories[category.id] = is_exact
         return low, high, is_exact
 
@@ -539,15 +551,14 @@ def aggregate(doc: RubricDoc, criteria: Mapping[str, Range]) -> RubricRanges:
     for category in doc.categories:
         lo, hi, ok = reach(category)
         base_low, base_high, exact_all = base_low + lo, base_high + hi, exact_all and ok
-    base = _clamped(base_low, base_high, doc.floor, doc.upper)
+    base = known[BASE] = _clamped(base_low, base_high, doc.floor, doc.upper)
     low, high = base
     for _, section in doc.sections():
         lo, hi, ok = reach(section)
         low, high, exact_all = low + lo, high + hi, exact_all and ok
-    low, high = max(doc.floor, low), max(doc.floor, high)
+    low, high = known[TOTAL] = max(doc.floor, low), max(doc.floor, high)
     for veto in doc.vetoes:
         if veto.score is not None:
-            if any(scores_read(veto.condition)) and not low <= veto.score <= high:
-                exact_all = False
-            low, high = min(low, veto.score), max(high, veto.score)
+            low, high, ok = vetoed(veto.condition, veto.score, low, high)
+            exact_all = exact_all and ok
     return RubricRanges(dict(criteria), categories, (low, high), exact_all, exact_categories, base)
