@@ -37,10 +37,13 @@ def peak_while(action: object, path: Path) -> tuple[float, rubric.RubricError | 
     return peak / path.stat().st_size, error
 
 
-def test_a_5_mb_rubric_of_empty_categories_loads_within_60_bytes_per_byte(tmp_path: Path) -> None:
+def test_a_large_rubric_of_empty_categories_loads_within_60_bytes_per_byte(tmp_path: Path) -> None:
+    # 1.5 MB, 500,000 categories: memory per byte is what is bounded, and it does not fall with size
+    # (the problems are capped, the positions kept are per node); a 5 MB file took two minutes
+    # under tracemalloc without telling more.
     path = tmp_path / "empty.yaml"
     head = 'id: a\nversion: "1"\ntitle: t\npoints: 5\ncategories: ['
-    path.write_text(head + "{}," * ((4_900_000 - len(head)) // 3) + "{}]\n", encoding="utf-8")
+    path.write_text(head + "{}," * ((1_500_000 - len(head)) // 3) + "{}]\n", encoding="utf-8")
     per_byte, error = peak_while(rubric.load, path)
     assert per_byte < BYTES_PER_INPUT_BYTE
     assert error is not None
